@@ -1,0 +1,83 @@
+"""The .rnnc container: header and payload layout (docs/format.md). No torch here.
+
+    offset 0  2 bytes  magic 0x8E 0x52
+    offset 2  1 byte   version (bits 7-5) | weights id (bits 4-0)
+    offset 3  3 bytes  width-1 (12 bits) | height-1 (12 bits), big-endian
+    offset 6  ...      payload: iterations of ceil(B/8) bytes each
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import FormatError, LimitError
+
+MAGIC = b"\x8eR"
+VERSION = 1
+HEADER_SIZE = 6
+MAX_SIDE = 4096             # 12-bit size fields store side - 1
+MAX_WEIGHTS_ID = 31         # 5-bit field; id 0 is never assigned
+MAX_VERSION = 7             # 3-bit field
+MAX_ITERATIONS = 16         # longest payload a v1 file may carry, in iterations
+MAX_PIXELS = 1024 * 1024    # default decoder guard against absurd sizes; can be raised
+
+
+@dataclass(frozen=True)
+class Header:
+    width: int
+    height: int
+    weights_id: int
+    version: int = VERSION
+
+    def pack(self) -> bytes:
+        if not 1 <= self.version <= MAX_VERSION:
+            raise FormatError(f"version must be 1..{MAX_VERSION}, got {self.version}")
+        if not 1 <= self.weights_id <= MAX_WEIGHTS_ID:
+            raise FormatError(f"weights id must be 1..{MAX_WEIGHTS_ID}, got {self.weights_id}")
+        check_size(self.width, self.height)
+        w, h = self.width - 1, self.height - 1
+        return MAGIC + bytes([self.version << 5 | self.weights_id,
+                              w >> 4, (w & 0xF) << 4 | h >> 8, h & 0xFF])
+
+
+def check_size(width: int, height: int, max_pixels: int | None = None) -> None:
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise FormatError(f"image size {width}x{height} is outside 1..{MAX_SIDE} per side")
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if width * height > limit:
+        raise LimitError(f"image of {width}x{height} = {width * height} pixels exceeds the "
+                         f"limit of {limit} pixels (raise it with max_pixels)")
+
+
+def parse_header(data: bytes, max_pixels: int | None = None) -> Header:
+    """Validate and read the 6-byte header; raises FormatError with a one-line reason."""
+    if len(data) < HEADER_SIZE:
+        if data[: len(MAGIC)] != MAGIC[: len(data)]:
+            raise FormatError("not a .rnnc file (wrong magic)")
+        raise FormatError(f"header cut short: {len(data)} of {HEADER_SIZE} bytes")
+    if data[:2] != MAGIC:
+        raise FormatError("not a .rnnc file (wrong magic)")
+    version, weights_id = data[2] >> 5, data[2] & 0x1F
+    if version != VERSION:
+        raise FormatError(f"unknown .rnnc version {version} (this decoder reads {VERSION})")
+    if weights_id == 0:
+        raise FormatError("invalid weights id 0")
+    width = (data[3] << 4 | data[4] >> 4) + 1
+    height = ((data[4] & 0xF) << 8 | data[5]) + 1
+    check_size(width, height, max_pixels)
+    return Header(width, height, weights_id, version)
+
+
+def iteration_bytes(bits_per_iteration: int) -> int:
+    return math.ceil(bits_per_iteration / 8)
+
+
+def payload_layout(payload_len: int, bits_per_iteration: int,
+                   max_iterations: int = MAX_ITERATIONS) -> tuple[int, int]:
+    """(whole iterations, leftover bits of a trailing partial iteration) for a payload."""
+    L = iteration_bytes(bits_per_iteration)
+    if payload_len > max_iterations * L:
+        raise FormatError(f"payload of {payload_len} bytes is longer than {max_iterations} "
+                          f"iterations of {L} bytes")
+    whole, rest = divmod(payload_len, L)
+    return whole, min(8 * rest, bits_per_iteration)

@@ -1,0 +1,65 @@
+"""Building blocks of the conv/deconv LSTM codec (Toderici et al. 2016, §3.2 and §3.6).
+
+- ``ConvLSTMCell``: an LSTM whose gates are convolutions. The stride applies to the
+  input convolution only; the hidden-to-hidden convolution is stride 1. The four gate
+  convolutions are fused into one convolution of 4x the channels.
+- ``Binarizer``: 1x1 convolution -> tanh -> {-1, +1}. Stochastic in training
+  (+1 with probability (1+x)/2, gradient passed straight through), ``sign`` at inference
+  with sign(0) = +1.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvLSTMCell(nn.Module):
+    def __init__(self, cin: int, hidden: int, *, stride: int = 1, kernel: int = 3,
+                 hidden_kernel: int = 1):
+        super().__init__()
+        self.hidden = hidden
+        self.stride = stride
+        self.conv_x = nn.Conv2d(cin, 4 * hidden, kernel, stride, kernel // 2)
+        self.conv_h = nn.Conv2d(hidden, 4 * hidden, hidden_kernel, 1, hidden_kernel // 2,
+                                bias=False)
+
+    def init_state(self, x_shape, dtype, device):
+        """Zero (h, c) for an input of shape (B, C, H, W)."""
+        b, _, h, w = x_shape
+        oh, ow = -(-h // self.stride), -(-w // self.stride)
+        z = torch.zeros(b, self.hidden, oh, ow, dtype=dtype, device=device)
+        return z, z
+
+    def forward(self, x, state):
+        h, c = state
+        gates = self.conv_x(x) + self.conv_h(h)  # (B, 4*hidden, H', W')
+        i, f, g, o = gates.chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, (h, c)
+
+
+class _StochasticSign(torch.autograd.Function):
+    """+1 with probability (1+x)/2, else -1; gradient passed straight through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        prob = (1 + x) / 2
+        return torch.where(torch.rand_like(x) < prob, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Binarizer(nn.Module):
+    def __init__(self, cin: int, bits: int):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, bits, 1, bias=False)
+
+    def forward(self, x):
+        x = torch.tanh(self.conv(x))
+        if self.training:
+            return _StochasticSign.apply(x)
+        return torch.where(x < 0, -1.0, 1.0).to(x.dtype)

@@ -1,0 +1,186 @@
+"""The conv/deconv LSTM codec of Toderici et al. 2016 (§3.6), one-shot reconstruction.
+
+Data flow for one iteration t (x in [-0.9, 0.9], r_0 = x)::
+
+    r_{t-1} --Encoder(LSTM state)--> Binarizer --> b_t in {-1,+1}^(bits x H/s x W/s)
+    b_t --Decoder(LSTM state)--> x_hat_t   (the whole image, through tanh)
+    r_t = x - x_hat_t
+
+Any prefix of b_1, b_2, ... decodes; missing bits are 0 (the mean of +-1).
+Hyper-parameters live in ``Config``, which is stored with the weights.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import numpy as np
+import torch.nn.functional as F
+
+from .layers import Binarizer, ConvLSTMCell
+
+
+@dataclass
+class Config:
+    bits: int = 8                  # bit channels per code position per iteration
+    enc: tuple = (32, 48, 96)      # conv (stride 2) then one ConvLSTM (stride 2) per entry
+    dec_in: int = 64               # width of the decoder's first (1x1) convolution
+    dec: tuple = (192, 64, 64)     # decoder stage widths, from the code grid upwards;
+                                   # each stage is followed by depth-to-space x2
+    dec_lstm: int = 2              # the first dec_lstm stages are ConvLSTMs, the rest
+                                   # (high resolution) are plain convolutions: cheaper
+    hidden_kernel: int = 1         # kernel of the hidden-to-hidden convolutions
+
+    @property
+    def stride(self) -> int:
+        """Pixels per code position along each axis: 2 ** number of encoder stages."""
+        return 2 ** len(self.enc)
+
+    def bits_per_iteration(self, width: int, height: int) -> int:
+        s = self.stride
+        return math.ceil(width / s) * math.ceil(height / s) * self.bits
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+class Encoder(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.conv = nn.Conv2d(3, cfg.enc[0], 3, 2, 1)
+        chans = list(cfg.enc)
+        self.lstms = nn.ModuleList(
+            ConvLSTMCell(cin, cout, stride=2, hidden_kernel=cfg.hidden_kernel)
+            for cin, cout in zip(chans[:-1], chans[1:]))
+        self.binarizer = Binarizer(chans[-1], cfg.bits)
+
+    def init_state(self, x):
+        states, shape = [], x.shape
+        shape = (shape[0], 0, -(-shape[2] // 2), -(-shape[3] // 2))
+        for cell in self.lstms:
+            states.append(cell.init_state(shape, x.dtype, x.device))
+            shape = (shape[0], 0, -(-shape[2] // 2), -(-shape[3] // 2))
+        return states
+
+    def forward(self, r, states):
+        h = self.conv(r)
+        new = []
+        for cell, st in zip(self.lstms, states):
+            h, st = cell(h, st)
+            new.append(st)
+        return self.binarizer(h), new
+
+
+class Decoder(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.conv = nn.Conv2d(cfg.bits, cfg.dec_in, 1)
+        self.stages = nn.ModuleList()
+        cin = cfg.dec_in
+        for i, width in enumerate(cfg.dec):
+            if i < cfg.dec_lstm:
+                self.stages.append(ConvLSTMCell(cin, width, hidden_kernel=cfg.hidden_kernel))
+            else:
+                self.stages.append(nn.Sequential(nn.Conv2d(cin, width, 3, 1, 1), nn.GELU()))
+            cin = width // 4  # after depth-to-space x2
+        self.n_lstm = cfg.dec_lstm
+        self.out = nn.Conv2d(cin, 3, 3, 1, 1)
+
+    def init_state(self, b):
+        states = []
+        n, _, h, w = b.shape
+        for cell in self.stages[: self.n_lstm]:
+            states.append(cell.init_state((n, 0, h, w), b.dtype, b.device))
+            h, w = 2 * h, 2 * w
+        return states
+
+    def forward(self, b, states):
+        x = self.conv(b)
+        new = []
+        for i, stage in enumerate(self.stages):
+            if i < self.n_lstm:
+                x, st = stage(x, states[i])
+                new.append(st)
+            else:
+                x = stage(x)
+            x = F.pixel_shuffle(x, 2)
+        return torch.tanh(self.out(x)), new
+
+
+class RNNCodec(nn.Module):
+    def __init__(self, cfg: Config):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+
+    def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
+        """Training pass: the reconstructions after each of ``iterations`` steps.
+
+        If ``mask_at`` is given, also returns the reconstruction at that step decoded from
+        a code whose bits beyond ``keep[i]`` (in file order) are zeroed, as a truncated file
+        would be. That extra decode does not change the states used afterwards.
+        """
+        enc_s = self.encoder.init_state(x)
+        dec_s = None
+        outs, masked = [], None
+        r = x
+        for t in range(iterations):
+            b, enc_s = self.encoder(r, enc_s)
+            if dec_s is None:
+                dec_s = self.decoder.init_state(b)
+            if t == mask_at:
+                flat = b.flatten(1)
+                idx = torch.arange(flat.shape[1], device=b.device)
+                mb = torch.where(idx[None] < keep[:, None], flat, torch.zeros_like(flat))
+                masked, _ = self.decoder(mb.view_as(b), dec_s)
+            x_hat, dec_s = self.decoder(b, dec_s)
+            outs.append(x_hat)
+            r = x - x_hat
+        return outs, masked
+
+    @torch.no_grad()
+    def compress(self, x, iterations: int):
+        """(B, 3, H, W) in [-0.9, 0.9], H and W multiples of stride -> (T, B, bits, h, w) +-1."""
+        enc_s = self.encoder.init_state(x)
+        dec_s = None
+        codes, r = [], x
+        for _ in range(iterations):
+            b, enc_s = self.encoder(r, enc_s)
+            if dec_s is None:
+                dec_s = self.decoder.init_state(b)
+            x_hat, dec_s = self.decoder(b, dec_s)
+            codes.append(b)
+            r = x - x_hat
+        return torch.stack(codes)
+
+    @torch.no_grad()
+    def decompress(self, codes, all_steps: bool = False):
+        """(T, B, bits, h, w) codes in {-1, 0, +1} -> images (B, 3, H, W) in [-1, 1].
+
+        With ``all_steps`` returns the list of the T progressive reconstructions.
+        """
+        dec_s = self.decoder.init_state(codes[0])
+        steps = []
+        for b in codes:
+            x_hat, dec_s = self.decoder(b, dec_s)
+            steps.append(x_hat)
+        return steps if all_steps else steps[-1]
+
+
+def to_input(batch_u8: np.ndarray, device) -> torch.Tensor:
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [-0.9, 0.9]."""
+    x = torch.from_numpy(np.ascontiguousarray(batch_u8)).to(device)
+    return x.permute(0, 3, 1, 2).float().mul_(1.8 / 255).sub_(0.9)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) in model range -> (B, H, W, 3) uint8 (the inverse of ``to_input``)."""
+    y = ((x.float() + 0.9) * (255 / 1.8)).round().clamp(0, 255).to(torch.uint8)
+    return y.permute(0, 2, 3, 1).cpu().numpy()

@@ -1,0 +1,177 @@
+"""Training entry point: ``python -m thumbcodec.train --data DIR --out runs/NAME``.
+
+Reads top to bottom: settings, data pool, model, loop (loss over every iteration plus one
+decode of a truncated code), periodic validation on Kodak thumbnails, checkpoints with
+``--resume``. Runs on CPU by default with bf16 autocast; ``--device cuda`` on a GPU.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import kodak_thumbs, make_pool
+from .metrics import patch_ssim, psnr
+from .model import Config, RNNCodec, to_input, to_uint8
+
+
+@torch.no_grad()
+def validate(model: RNNCodec, val_u8: np.ndarray, iterations: int, device, amp: bool):
+    model.eval()
+    ssims, psnrs = [[] for _ in range(iterations)], [[] for _ in range(iterations)]
+    for i in range(0, len(val_u8), 256):
+        ref = val_u8[i: i + 256]
+        x = to_input(ref, device)
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+            codes = model.compress(x, iterations)
+            steps = model.decompress(codes, all_steps=True)
+        for t, y in enumerate(steps):
+            out = to_uint8(y)
+            ssims[t].append(patch_ssim(ref, out))
+            psnrs[t].append(psnr(ref, out))
+    model.train()
+    return ([float(np.concatenate(s).mean()) for s in ssims],
+            [float(np.concatenate(p).mean()) for p in psnrs])
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="folder of training images")
+    p.add_argument("--val", default=None, help="folder of validation images (Kodak)")
+    p.add_argument("--out", required=True, help="run folder for checkpoints and logs")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/ckpt.pt")
+    p.add_argument("--config", default="{}", help="JSON overrides of model Config")
+    p.add_argument("--pool", type=int, default=200_000, help="training thumbnails made ahead")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--iterations", type=int, default=8, help="unrolled iterations")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--steps", type=int, default=100_000, help="length of the LR schedule")
+    p.add_argument("--minutes", type=float, default=60.0, help="stop after this wall time")
+    p.add_argument("--val-every", type=float, default=5.0, help="minutes between validations")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def lr_at(step: int, args) -> float:
+    warm = 500
+    if step < warm:
+        return args.lr * (step + 1) / warm
+    frac = min(1.0, (step - warm) / max(1, args.steps - warm))
+    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    amp = not args.no_amp
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "ckpt.pt"
+
+    # --- model and optimizer ---
+    if args.resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        cfg = Config.from_dict(ck["config"])
+    else:
+        ck = None
+        cfg = Config.from_dict({**Config().to_dict(), **json.loads(args.config)})
+    torch.manual_seed(args.seed)
+    model = RNNCodec(cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, samples = 0, 0
+    if ck:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step, samples = ck["step"], ck["samples"]
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"config {cfg.to_dict()} params {n_params} step {step}", flush=True)
+
+    # --- data ---
+    pool_path = out.parent / f"pool-{args.pool}-{args.seed}.npy"
+    if pool_path.exists():
+        pool = np.load(pool_path)
+    else:
+        t0 = time.time()
+        pool = make_pool(args.data, args.pool, seed=args.seed)
+        np.save(pool_path, pool)
+        print(f"made pool of {len(pool)} in {time.time() - t0:.0f}s", flush=True)
+    val = kodak_thumbs(args.val) if args.val else None
+    rng = np.random.default_rng(args.seed + step)
+    bits_per_it = cfg.bits_per_iteration(32, 32)
+
+    def save():
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "samples": samples, "config": cfg.to_dict()}, tmp)
+        os.replace(tmp, ckpt_path)
+
+    def log(rec):
+        with open(out / "log.jsonl", "a") as f:
+            f.write(json.dumps(rec) + "\n")
+
+    # --- loop ---
+    t_start = time.time()
+    t_val = t_start if ck else t_start - 1e9
+    loss_avg, t_rate, s_rate = None, time.time(), samples
+    model.train()
+    while time.time() - t_start < args.minutes * 60:
+        if val is not None and time.time() - t_val >= args.val_every * 60:
+            ssim, ps = validate(model, val, args.iterations, device, amp)
+            rate = (samples - s_rate) / max(1e-9, time.time() - t_rate)
+            rec = {"step": step, "samples": samples, "minutes": (time.time() - t_start) / 60,
+                   "loss": loss_avg, "ssim": ssim, "psnr": ps, "samples_per_s": rate}
+            log(rec)
+            print(f"step {step} loss {loss_avg} ssim@4 {ssim[3]:.4f} ssim@8 {ssim[-1]:.4f} "
+                  f"psnr@8 {ps[-1]:.2f} {rate:.0f} samples/s", flush=True)
+            save()
+            t_val, t_rate, s_rate = time.time(), time.time(), samples
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args)
+        x = to_input(pool[rng.integers(0, len(pool), args.batch)], device)
+        mask_at = int(rng.integers(0, args.iterations))
+        keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
+        with torch.autocast(device.type, torch.bfloat16, enabled=amp):
+            outs, masked = model(x, args.iterations, mask_at, keep)
+            loss = sum(((o.float() - x) ** 2).mean() for o in outs)
+            loss = (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        samples += args.batch
+        lv = loss.item()
+        loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
+    if val is not None:
+        ssim, ps = validate(model, val, args.iterations, device, amp)
+        log({"step": step, "samples": samples, "minutes": (time.time() - t_start) / 60,
+             "loss": loss_avg, "ssim": ssim, "psnr": ps, "final": True})
+        print(f"final step {step} ssim {[round(s, 4) for s in ssim]}", flush=True)
+    save()
+
+
+def export(ckpt_path, out_path) -> str:
+    """Write a checkpoint's model as a weights .npz (state dict + config); returns sha256."""
+    from .weights import save_arrays
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    arrays = {k: v.float().numpy() for k, v in ck["model"].items()}
+    return save_arrays(out_path, ck["config"], arrays)
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["export"]:
+        print(export(sys.argv[2], sys.argv[3]))
+    else:
+        main()
