@@ -34,7 +34,7 @@ class Header:
             raise FormatError(f"version must be 1..{MAX_VERSION}, got {self.version}")
         if not 1 <= self.weights_id <= MAX_WEIGHTS_ID:
             raise FormatError(f"weights id must be 1..{MAX_WEIGHTS_ID}, got {self.weights_id}")
-        check_size(self.width, self.height)
+        check_size(self.width, self.height, max_pixels=MAX_SIDE * MAX_SIDE)
         w, h = self.width - 1, self.height - 1
         return MAGIC + bytes([self.version << 5 | self.weights_id,
                               w >> 4, (w & 0xF) << 4 | h >> 8, h & 0xFF])

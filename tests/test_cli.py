@@ -1,0 +1,122 @@
+import json
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from thumbcodec.cli import main
+
+from conftest import gradient
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_encode_info_decode(tmp_path, example_paths):
+    src = example_paths[0]
+    out = tmp_path / "x.rnnc"
+    r = run("encode", src, "--bytes", 64, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size == 64
+    r = run("info", out, "--json")
+    assert r.exit_code == 0
+    info = json.loads(r.output)
+    assert (info["header_bytes"], info["payload_bytes"], info["iterations"],
+            info["leftover_bits"]) == (6, 58, 3, 80)
+    r = run("info", out)
+    assert "32x32" in r.output and "3 iterations + 80 bits" in r.output
+    png = tmp_path / "y.png"
+    r = run("decode", out, "-o", png, "--steps")
+    assert r.exit_code == 0, r.output
+    assert Image.open(png).size == (32, 32)
+    assert Image.open(tmp_path / "y.steps.png").size == (4 * 32 + 3 * 2, 32)
+
+
+def test_truncated_file_decodes(tmp_path, example_paths):
+    out = tmp_path / "x.rnnc"
+    run("encode", example_paths[1], "--bytes", 64, "-o", out)
+    t = tmp_path / "t.rnnc"
+    t.write_bytes(out.read_bytes()[:40])
+    r = run("decode", t)
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "t.png").size == (32, 32)
+
+
+def test_sizes_resize_and_fit(tmp_path):
+    Image.fromarray(gradient(100, 75)).save(tmp_path / "a.png")
+    r = run("encode", tmp_path / "a.png", "--iterations", 2)
+    assert r.exit_code == 0
+    run("decode", tmp_path / "a.rnnc")
+    assert Image.open(tmp_path / "a.png").size == (100, 75)
+    r = run("encode", tmp_path / "a.png", "--iterations", 2, "--fit", 40, "-o", tmp_path / "f.rnnc")
+    assert r.exit_code == 0 and "40x30" in run("info", tmp_path / "f.rnnc").output
+    r = run("encode", tmp_path / "a.png", "--iterations", 2, "--resize", "32x32", "-o",
+            tmp_path / "r.rnnc")
+    assert "32x32" in run("info", tmp_path / "r.rnnc").output
+    r = run("encode", tmp_path / "a.png", "--iterations", 2, "--resize", "32by32")
+    assert r.exit_code == 2
+
+
+def test_folder_batch_with_a_bad_file(tmp_path, example_paths):
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in example_paths:
+        (src / p.name).write_bytes(p.read_bytes())
+    (src / "broken.png").write_bytes(b"not a png at all")
+    out = tmp_path / "out"
+    r = run("encode", src, "--bytes", 40, "-o", out, "--json")
+    assert r.exit_code == 1
+    rows = json.loads(r.stdout)
+    assert sum(r["ok"] for r in rows) == len(example_paths)
+    bad = [r for r in rows if not r["ok"]]
+    assert len(bad) == 1 and "broken.png" in bad[0]["error"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.stem + ".rnnc" for p in example_paths)
+    r = run("decode", out, "-o", tmp_path / "png")
+    assert r.exit_code == 0
+    assert len(list((tmp_path / "png").glob("*.png"))) == len(example_paths)
+
+
+def test_no_overwrite_without_force(tmp_path, example_paths):
+    out = tmp_path / "x.rnnc"
+    assert run("encode", example_paths[0], "--bytes", 30, "-o", out).exit_code == 0
+    r = run("encode", example_paths[0], "--bytes", 64, "-o", out)
+    assert r.exit_code == 1 and "exists (use --force" in r.output
+    assert out.stat().st_size == 30
+    assert run("encode", example_paths[0], "--bytes", 64, "-o", out, "--force").exit_code == 0
+    assert out.stat().st_size == 64
+
+
+def test_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.rnnc"
+    bad.write_bytes(b"\x8eR\x41\x01\xf0\x1f")
+    cases = [
+        (["decode", bad], "unknown .rnnc version 2"),
+        (["decode", tmp_path / "missing.rnnc"], "no such file"),
+        (["info", bad], "unknown .rnnc version 2"),
+        (["encode", tmp_path / "missing.png", "--bytes", 64], "no such file"),
+        (["encode", tmp_path, "--bytes", 64], "no input images found"),
+    ]
+    for args, msg in cases:
+        r = run(*args)
+        assert r.exit_code in (1, 2), (args, r.output)
+        assert msg in r.output, (args, r.output)
+        assert "Traceback" not in r.output
+        assert sum(line.startswith("Error: ") for line in r.output.splitlines()) == 1
+    short = tmp_path / "short.rnnc"
+    short.write_bytes(b"\x8eR\x21")
+    r = run("decode", short)
+    assert r.exit_code == 1 and "header cut short" in r.output
+
+
+def test_usage_errors_exit_2(example_paths):
+    assert run("encode", example_paths[0]).exit_code == 2
+    assert run("encode", example_paths[0], "--bytes", 64, "--iterations", 2).exit_code == 2
+    assert run("encode", example_paths[0], "--bytes", 0).exit_code == 2
+    assert run("decode").exit_code == 2
+
+
+def test_every_command_has_help_with_example():
+    for cmd in ["encode", "decode", "info"]:
+        r = run(cmd, "--help")
+        assert r.exit_code == 0 and "Example: thumbcodec " + cmd in r.output

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+import thumbcodec
+from thumbcodec import HEADER_SIZE
+from thumbcodec.errors import FormatError, LimitError, ThumbcodecError, WeightsError
+from thumbcodec.format import Header
+from thumbcodec.metrics import psnr
+
+from conftest import gradient
+
+
+def test_bytes_budget_is_exact(thumbs):
+    for n in [6, 7, 22, 40, 64, 128, 134]:
+        data = thumbcodec.encode(thumbs[0], bytes=n)
+        assert len(data) == n
+    # beyond the trained iterations the file stops growing: 8 iterations x 16 B
+    assert len(thumbcodec.encode(thumbs[0], bytes=1000)) == HEADER_SIZE + 8 * 16
+
+
+def test_iterations_and_info(thumbs):
+    data = thumbcodec.encode(thumbs[0], iterations=4)
+    i = thumbcodec.info(data)
+    assert (i.width, i.height, i.weights_id, i.header_bytes) == (32, 32, 1, HEADER_SIZE)
+    assert (i.payload_bytes, i.iterations, i.leftover_bits, i.bits_per_iteration) == (64, 4, 0, 128)
+    i = thumbcodec.info(data[:40])
+    assert (i.iterations, i.leftover_bits) == (2, 8 * 2)
+
+
+@pytest.mark.parametrize("w, h", [(32, 32), (48, 40), (100, 75), (1, 1), (7, 33)])
+def test_round_trip_sizes(w, h):
+    img = gradient(w, h)
+    out = thumbcodec.decode(thumbcodec.encode(img, iterations=8))
+    assert out.size == (w, h) and out.mode == "RGB"
+
+
+def test_pil_and_array_inputs_agree(thumbs):
+    a = thumbs[1]
+    assert thumbcodec.encode(a, bytes=64) == thumbcodec.encode(Image.fromarray(a), bytes=64)
+
+
+def test_every_truncation_decodes_and_whole_iterations_improve(thumbs):
+    data = thumbcodec.encode(thumbs[0], iterations=8)
+    for n in range(HEADER_SIZE, len(data) + 1):
+        assert thumbcodec.decode(data[:n]).size == (32, 32)
+    # quality never drops as whole iterations are added (mean over the examples)
+    datas = [thumbcodec.encode(t, iterations=8) for t in thumbs]
+    curve = []
+    for k in range(1, 9):
+        outs = thumbcodec.decode_batch([d[: HEADER_SIZE + 16 * k] for d in datas])
+        curve.append(np.mean([psnr(t, np.asarray(o)) for t, o in zip(thumbs, outs)]))
+    assert all(b >= a - 0.05 for a, b in zip(curve, curve[1:])), curve
+    assert curve[-1] > curve[0] + 3, curve
+
+
+def test_batch_matches_single(thumbs):
+    datas = thumbcodec.encode_batch(thumbs + [gradient(48, 40)], bytes=64)
+    for t, d in zip(thumbs, datas):
+        assert d == thumbcodec.encode(t, bytes=64)
+    outs = thumbcodec.decode_batch(datas)
+    for d, o in zip(datas, outs):
+        assert np.abs(np.asarray(o, int) - np.asarray(thumbcodec.decode(d), int)).max() <= 1
+
+
+def test_decode_iterations_argument(thumbs):
+    data = thumbcodec.encode(thumbs[0], iterations=8)
+    a = thumbcodec.decode(data, iterations=3)
+    b = thumbcodec.decode(data[: HEADER_SIZE + 48])
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_header_only_file_decodes():
+    data = Header(20, 10, 1).pack()
+    assert thumbcodec.decode(data).size == (20, 10)
+
+
+def test_decoder_errors():
+    with pytest.raises(FormatError, match="wrong magic"):
+        thumbcodec.decode(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(WeightsError, match="unknown weights id 30"):
+        thumbcodec.decode(Header(32, 32, 30).pack())
+    with pytest.raises(LimitError):
+        thumbcodec.decode(Header(2000, 2000, 1).pack())
+    with pytest.raises(FormatError, match="payload"):
+        thumbcodec.decode(Header(32, 32, 1).pack() + bytes(17 * 16))
+    assert thumbcodec.decode(Header(1100, 1000, 1).pack(), max_pixels=1_100_000).size == (1100, 1000)
+
+
+def test_encoder_argument_errors(thumbs):
+    with pytest.raises(ThumbcodecError, match="below the 6-byte header"):
+        thumbcodec.encode(thumbs[0], bytes=5)
+    with pytest.raises(ThumbcodecError, match="either bytes or iterations"):
+        thumbcodec.encode(thumbs[0], bytes=64, iterations=2)
+    with pytest.raises(ThumbcodecError, match="iterations must be"):
+        thumbcodec.encode(thumbs[0], iterations=99)
+    with pytest.raises(ThumbcodecError, match="uint8"):
+        thumbcodec.encode(np.zeros((4, 4), np.float32))
+
+
+def test_write_read(tmp_path, thumbs):
+    p = tmp_path / "a.rnnc"
+    thumbcodec.write(p, thumbs[0], bytes=64)
+    assert p.stat().st_size == 64
+    assert thumbcodec.read(p).size == (32, 32)
+    assert not [q for q in tmp_path.iterdir() if q.name.endswith(".tmp")]
+
+
+def test_pillow_plugin(tmp_path, thumbs):
+    p = tmp_path / "a.rnnc"
+    thumbcodec.write(p, thumbs[2], bytes=64)
+    with Image.open(p) as im:
+        assert im.format == "RNNC" and im.size == (32, 32) and im.mode == "RGB"
+        got = np.asarray(im.convert("RGB"))
+    assert np.array_equal(got, np.asarray(thumbcodec.read(p)))
+    bad = tmp_path / "b.rnnc"
+    bad.write_bytes(b"\x8eR\x41\x01\xf0\x1f")
+    with pytest.raises(Exception):
+        Image.open(bad)

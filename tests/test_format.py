@@ -1,0 +1,75 @@
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from thumbcodec import format as F
+from thumbcodec.errors import FormatError, LimitError
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "format.md"
+
+
+@given(st.integers(1, F.MAX_SIDE), st.integers(1, F.MAX_SIDE), st.integers(1, 31))
+def test_header_round_trip(w, h, wid):
+    hdr = F.Header(w, h, wid)
+    data = hdr.pack()
+    assert len(data) == F.HEADER_SIZE
+    assert F.parse_header(data, max_pixels=F.MAX_SIDE ** 2) == hdr
+
+
+def test_header_golden_bytes():
+    # 32x32, weights 1: magic 8E 52, version 1 << 5 | 1 = 0x21, (31, 31) in 12+12 bits
+    assert F.Header(32, 32, 1).pack() == bytes.fromhex("8e52 21 01 f0 1f")
+    assert F.Header(4096, 1, 31).pack() == bytes.fromhex("8e52 3f ff f0 00")
+
+
+@pytest.mark.parametrize("data, msg", [
+    (b"", "header cut short: 0 of 6 bytes"),
+    (b"GIF89a"[:3], "wrong magic"),
+    (b"\x8e", "header cut short"),
+    (b"\x8eR\x21\x01", "header cut short"),
+    (b"PNG\x00\x00\x00", "wrong magic"),
+    (b"\x8eR\x41\x01\xf0\x1f", "unknown .rnnc version 2"),
+    (b"\x8eR\x01\x01\xf0\x1f", "unknown .rnnc version 0"),
+    (b"\x8eR\x20\x01\xf0\x1f", "invalid weights id 0"),
+])
+def test_bad_headers(data, msg):
+    with pytest.raises(FormatError, match=re.escape(msg)):
+        F.parse_header(data)
+
+
+def test_pixel_limit():
+    data = F.Header(4096, 4096, 1).pack()
+    with pytest.raises(LimitError, match="exceeds the limit"):
+        F.parse_header(data)
+    assert F.parse_header(data, max_pixels=4096 * 4096).width == 4096
+
+
+def test_header_pack_refuses_bad_fields():
+    for bad in [F.Header(0, 5, 1), F.Header(5, 4097, 1), F.Header(5, 5, 0), F.Header(5, 5, 32)]:
+        with pytest.raises(FormatError):
+            bad.pack()
+
+
+def test_payload_layout():
+    assert F.payload_layout(0, 128) == (0, 0)
+    assert F.payload_layout(58, 128) == (3, 80)
+    assert F.payload_layout(16 * 16, 128) == (16, 0)
+    with pytest.raises(FormatError, match="longer than 16 iterations"):
+        F.payload_layout(16 * 16 + 1, 128)
+    assert F.payload_layout(5, 12) == (2, 8)  # 2-byte iterations, 12 bits each
+
+
+def test_doc_table_matches_constants():
+    text = DOC.read_text()
+    rows = re.findall(r"^\| (\d+) \| (\d+) \| .+? \| (.+?) \|", text, re.M)
+    offsets = [(int(o), int(s)) for o, s, _ in rows]
+    assert offsets == [(0, 2), (2, 1), (3, 3)]
+    assert sum(s for _, s in offsets) == F.HEADER_SIZE
+    assert "0x8E 0x52" in rows[0][2] and F.MAGIC == bytes([0x8E, 0x52])
+    assert f"{F.HEADER_SIZE}-byte header" in text
+    assert f"1–{F.MAX_SIDE}" in text
+    assert f"{F.MAX_ITERATIONS} iterations" in text
+    assert f"{F.MAX_PIXELS:,}" in text
+    assert f"weights id 1–{F.MAX_WEIGHTS_ID}" in text
