@@ -64,14 +64,14 @@ def test_a_few_training_steps_reduce_loss():
     x = to_input(rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8), "cpu")
     x = torch.nn.functional.avg_pool2d(x, 3, 1, 1)
     losses = []
-    for _ in range(30):
+    for _ in range(60):
         outs, masked = m(x, 2, 1, torch.full((8,), 10))
         loss = sum(((o - x) ** 2).mean() for o in outs) + ((masked - x) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), losses
 
 
 def test_to_uint8_inverts_to_input():

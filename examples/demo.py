@@ -1,0 +1,51 @@
+"""Encode the example thumbnails at several file sizes and write a comparison sheet.
+
+    python examples/demo.py            # writes examples/out/*.rnnc, *.png and docs/demo.png
+"""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+import thumbcodec
+from thumbcodec.metrics import patch_ssim
+
+HERE = Path(__file__).resolve().parent
+BUDGETS = [16, 32, 64, 128]   # whole-file bytes, 6-byte header included
+SCALE = 4                     # nearest-neighbour zoom for viewing
+
+
+def main():
+    out = HERE / "out"
+    out.mkdir(exist_ok=True)
+    names = sorted(p for p in HERE.glob("*.png"))
+    rows = []
+    for path in names:
+        img = Image.open(path).convert("RGB")
+        cells = [img]
+        for n in BUDGETS:
+            data = thumbcodec.encode(img, bytes=n)
+            (out / f"{path.stem}-{n}B.rnnc").write_bytes(data)
+            dec = thumbcodec.decode(data)
+            dec.save(out / f"{path.stem}-{n}B.png")
+            s = patch_ssim(np.asarray(img), np.asarray(dec))
+            print(f"{path.name}: {len(data):4d} B  SSIM {s:.3f}")
+            cells.append(dec)
+        rows.append(cells)
+    w, h = 32 * SCALE, 32 * SCALE
+    pad, top = 6, 18
+    sheet = Image.new("RGB", ((w + pad) * (len(BUDGETS) + 1) + pad,
+                              top + (h + pad) * len(rows) + pad), "white")
+    d = ImageDraw.Draw(sheet)
+    for j, label in enumerate(["original"] + [f"{n} B file" for n in BUDGETS]):
+        d.text((pad + j * (w + pad) + 4, 4), label, fill="black")
+    for i, cells in enumerate(rows):
+        for j, c in enumerate(cells):
+            sheet.paste(c.resize((w, h), Image.NEAREST), (pad + j * (w + pad), top + i * (h + pad)))
+    dst = HERE.parent / "docs" / "demo.png"
+    sheet.save(dst)
+    print(f"wrote {dst}")
+
+
+if __name__ == "__main__":
+    main()
