@@ -36,3 +36,26 @@ def test_bit_order_is_channel_major_msb_first():
     codes[0, 0, 1, 3] = 1   # bit 7 -> 0x01 of byte 0
     codes[0, 1, 0, 1] = 1   # bit 9 -> 0x40 of byte 1
     assert codes_to_bytes(codes) == bytes([0x81, 0x40])
+
+
+def test_hand_built_golden_file():
+    """tests/vectors/golden.rnnc, built by hand from docs/format.md (see the comments)."""
+    from pathlib import Path
+
+    from thumbcodec.format import HEADER_SIZE, Header, parse_header
+
+    data = (Path(__file__).parent / "vectors" / "golden.rnnc").read_bytes()
+    # header: magic 8E 52, version 1 / weights 1 = 0x21, width-1 = 15, height-1 = 7
+    assert data[:HEADER_SIZE] == bytes.fromhex("8e522100f007")
+    assert parse_header(data) == Header(16, 8, 1)
+    # 16x8 at stride 8 with 8 channels: 2 positions x 8 channels = 16 bits per iteration
+    it1 = np.array([[[1 if (c + x) % 2 == 0 else -1 for x in range(2)]] for c in range(8)])
+    it2 = np.ones((8, 1, 2))
+    it2[7] = -1                       # 0xFF 0xFC
+    it3 = np.zeros((8, 1, 2))         # truncated: only its first byte, 0x0F, is present
+    it3[:4] = -1
+    it3[2:4] = [[[1, 1]]]             # bits 0000 1111: channels 0,1 -> -1; channels 2,3 -> +1
+    expected = np.stack([it1, it2, it3]).astype(np.float32)
+    got = bytes_to_codes(data[HEADER_SIZE:], (8, 1, 2))
+    assert np.array_equal(got, expected)
+    assert data[HEADER_SIZE:HEADER_SIZE + 4] == codes_to_bytes(expected[:2])

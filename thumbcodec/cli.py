@@ -17,6 +17,8 @@ from .data import IMAGE_EXTS
 from .errors import ThumbcodecError
 from .pixels import fit_size, load_image
 
+TARGETS_DEFAULT = (16, 32, 48, 64, 96, 128, 192, 256)
+
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                              default="auto", show_default=True, help="Where the network runs.")
 max_pixels_option = click.option("--max-pixels", type=click.IntRange(1), default=None,
@@ -230,6 +232,97 @@ def info(inputs, as_json):
     report.as_json = False
     failed = any(not r["ok"] for r in report.rows)
     sys.exit(1 if failed else 0)
+
+
+@main.group()
+def bench():
+    """Benchmarks: quality against standard codecs, and speed."""
+
+
+@bench.command("quality")
+@click.argument("images", nargs=-1)
+@click.option("--kodak", type=click.Path(exists=True, file_okay=False),
+              help="Kodak folder: 24 whole images + 20 crops each, at 32x32.")
+@click.option("--targets", default=",".join(map(str, TARGETS_DEFAULT)), show_default=True,
+              help="Header-less byte targets.")
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N thumbnails.")
+@click.option("--out", default="bench-out", show_default=True, help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@device_option
+def bench_quality(images, kodak, targets, limit, out, as_json, device):
+    """Rate-distortion of thumbcodec vs JPEG, WebP, JPEG 2000, AVIF, JPEG XL, placeholders.
+
+    Example: thumbcodec bench quality --kodak ../shared/data/kodak --out docs/bench
+    """
+    import numpy as np
+    from . import bench as B
+    from .data import kodak_thumbs
+    try:
+        tg = tuple(int(t) for t in targets.split(","))
+    except ValueError:
+        raise click.BadParameter("use comma-separated integers", param_hint="--targets")
+    if kodak:
+        thumbs = kodak_thumbs(kodak)
+    else:
+        files = _expand(images, IMAGE_EXTS)
+        if not files:
+            raise click.UsageError("give IMAGES or --kodak DIR")
+        try:
+            thumbs = np.stack([np.asarray(load_image(f).resize((32, 32), 1)) for f in files])
+        except ThumbcodecError as e:
+            raise click.ClickException(str(e))
+    thumbs = thumbs[:limit] if limit else thumbs
+    outd = Path(out)
+    outd.mkdir(parents=True, exist_ok=True)
+    rows = B.quality(thumbs, tg, cache=outd / "cache.json", device=device)
+    summary = B.summarize(rows)
+    (outd / "quality.json").write_text(json.dumps({"images": len(thumbs), "summary": summary},
+                                                  indent=1))
+    table = B.markdown_table(summary, tg)
+    (outd / "quality.md").write_text(table + "\n")
+    B.rd_plot(summary, outd / "rd.png")
+    B.comparison_sheet(thumbs, outd / "sheet.png", device=device)
+    click.echo(json.dumps(summary, indent=1) if as_json else table)
+
+
+@bench.command("speed")
+@click.option("--batches", default="1,16,256,4096", show_default=True)
+@click.option("--out", default="bench-out", show_default=True, help="Output folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@device_option
+def bench_speed(batches, out, as_json, device):
+    """Encode/decode thumbnails/s, CLI latency, and the distance to the matmul peak.
+
+    Example: thumbcodec bench speed --device cpu --out docs/bench
+    """
+    from . import bench as B
+    try:
+        res = B.speed(device, tuple(int(b) for b in batches.split(",")))
+    except ThumbcodecError as e:
+        raise click.ClickException(str(e))
+    outd = Path(out)
+    outd.mkdir(parents=True, exist_ok=True)
+    (outd / "speed.json").write_text(json.dumps(res, indent=1))
+    click.echo(json.dumps(res, indent=1) if as_json else _speed_text(res))
+
+
+def _speed_text(res) -> str:
+    lines = ["| iterations | batch | encode /s | decode /s |", "|---|---|---|---|"]
+    lines += [f"| {r['iterations']} | {r['batch']} | {r['encode_per_s']:.0f} | "
+              f"{r['decode_per_s']:.0f} |" for r in res["rows"]]
+    c = res["cli"]
+    lines += ["", f"MACs per iteration (encoder + decoder, 32x32): {res['macs_per_iteration'] / 1e6:.1f} M; "
+              f"params {res['params'] / 1e6:.2f} M",
+              f"achieved {res['achieved_gflops_encode8']:.1f} GFLOP/s encoding at 8 iterations; "
+              f"fp32 matmul peak {res['matmul_peak_gflops_fp32']:.0f} GFLOP/s "
+              f"({100 * res['fraction_of_peak']:.0f}%)",
+              f"CLI cold start: encode {c['encode_s']:.2f} s, decode {c['decode_s']:.2f} s "
+              f"(import torch {c['import_torch_s']:.2f} s; PIL+numpy+click "
+              f"{c['import_light_s']:.2f} s)",
+              f"peak RSS {res['peak_rss_mb']:.0f} MB; Pillow JPEG enc+dec "
+              f"{res['pillow']['jpeg_enc_dec_per_s']:.0f}/s, WebP "
+              f"{res['pillow']['webp_enc_dec_per_s']:.0f}/s"]
+    return "\n".join(lines)
 
 
 def _read(path: Path) -> bytes:

@@ -1,0 +1,280 @@
+"""Benchmarks: rate-distortion against standard codecs, and speed.
+
+    thumbcodec bench quality --kodak ../shared/data/kodak --out docs/bench
+    thumbcodec bench speed --out docs/bench
+
+Quality follows the paper's protocol (Toderici et al. 2016, §4.3): for each codec, target
+and image, the quality setting is searched for the smallest header-less size >= target;
+SSIM is the 8x8-patch, per-channel, unsmoothed SSIM of thumbcodec.metrics.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .format import HEADER_SIZE
+from .metrics import patch_ssim, psnr
+
+TARGETS = (16, 32, 48, 64, 96, 128, 192, 256)
+
+
+# ---------------------------------------------------------------- quality
+
+def _std_row(args):
+    """One image through every standard codec at every target (runs in a worker)."""
+    from . import stdcodecs as S
+    arr, targets = args
+    img = Image.fromarray(arr)
+    out = []
+    for codec in S.available():
+        for t in targets:
+            data, n, status = S.search(codec, img, t)
+            dec = np.asarray(codec.decode(data).convert("RGB").resize(img.size))
+            out.append({"codec": codec.name, "target": t, "headerless": n,
+                        "total": len(data), "status": status,
+                        "ssim": float(patch_ssim(arr, dec)), "psnr": float(psnr(arr, dec))})
+    for name, f in S.placeholders().items():
+        n, dec = f(img)
+        dec = np.asarray(dec)
+        out.append({"codec": name, "target": n, "headerless": n, "total": n, "status": "ok",
+                    "ssim": float(patch_ssim(arr, dec)), "psnr": float(psnr(arr, dec))})
+    return out
+
+
+def _ours(thumbs, targets, device):
+    from .codec import decode_batch, encode_batch
+    rows = []
+    for t in targets:
+        datas = encode_batch(list(thumbs), bytes=t + HEADER_SIZE, device=device)
+        outs = decode_batch(datas, device=device)
+        for arr, d, o in zip(thumbs, datas, outs):
+            o = np.asarray(o)
+            rows.append({"codec": "thumbcodec", "target": t, "headerless": len(d) - HEADER_SIZE,
+                         "total": len(d), "status": "ok" if len(d) - HEADER_SIZE == t else "under",
+                         "ssim": float(patch_ssim(arr, o)), "psnr": float(psnr(arr, o))})
+    return rows
+
+
+def quality(thumbs: np.ndarray, targets=TARGETS, jobs: int | None = None,
+            cache: Path | None = None, device: str = "cpu") -> list[dict]:
+    """Per-image rows for thumbcodec and every standard codec (cached per image)."""
+    from multiprocessing import Pool
+    rows = _ours(thumbs, targets, device)
+    keys = [hashlib.sha1(a.tobytes() + repr(targets).encode()).hexdigest() for a in thumbs]
+    cached = {}
+    if cache and cache.exists():
+        cached = json.loads(cache.read_text())
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    if todo:
+        with Pool(jobs or os.cpu_count()) as pool:
+            for i, res in zip(todo, pool.imap(_std_row, [(thumbs[i], targets) for i in todo],
+                                               chunksize=4)):
+                cached[keys[i]] = res
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(cached))
+    for k in keys:
+        rows += cached[k]
+    return rows
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    groups: dict = {}
+    for r in rows:
+        key = (r["codec"], r["target"]) if r["codec"] not in ("thumbhash", "blurhash") \
+            else (r["codec"], "fixed")
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (codec, target), rs in groups.items():
+        out.append({"codec": codec, "target": target, "n": len(rs),
+                    "ssim": statistics.fmean(r["ssim"] for r in rs),
+                    "psnr": statistics.fmean(r["psnr"] for r in rs),
+                    "headerless": statistics.fmean(r["headerless"] for r in rs),
+                    "total": statistics.fmean(r["total"] for r in rs),
+                    "missed": sum(r["status"] != "ok" for r in rs)})
+    return out
+
+
+def markdown_table(summary: list[dict], targets=TARGETS) -> str:
+    codecs = list(dict.fromkeys(s["codec"] for s in summary))
+    by = {(s["codec"], s["target"]): s for s in summary}
+    lines = ["| codec | " + " | ".join(f"{t} B" for t in targets) + " |",
+             "|---|" + "---|" * len(targets)]
+    for c in codecs:
+        if (c, "fixed") in by:
+            s = by[(c, "fixed")]
+            lines.append(f"| {c} ({s['headerless']:.0f} B) | " + " | ".join(
+                f"{s['ssim']:.3f}" if t == targets[0] else "" for t in targets) + " |")
+            continue
+        cells = []
+        for t in targets:
+            s = by.get((c, t))
+            if s is None:
+                cells.append("")
+                continue
+            miss = f" ({s['missed']} missed)" if s["missed"] else ""
+            cells.append(f"{s['ssim']:.3f} / {s['psnr']:.1f} dB @ {s['headerless']:.0f} B{miss}")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def rd_plot(summary: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    codecs = list(dict.fromkeys(s["codec"] for s in summary))
+    for ax, key, title in [(axes[0], "headerless", "header-less bytes"),
+                           (axes[1], "total", "total file bytes")]:
+        for c in codecs:
+            pts = sorted((s[key], s["ssim"]) for s in summary if s["codec"] == c)
+            style = dict(lw=2.5, color="black") if c == "thumbcodec" else {}
+            if len(pts) == 1:
+                ax.plot(*pts[0], "*", ms=12, label=c)
+            else:
+                ax.plot(*zip(*pts), "o-", ms=3, label=c, **style)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(title)
+        ax.set_title(f"SSIM (8x8 patches) vs {title}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mean patch SSIM")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def comparison_sheet(thumbs, path: Path, targets=(64, 128), n: int = 4, device="cpu"):
+    """Originals and each codec at each target, side by side (4x nearest zoom)."""
+    from PIL import ImageDraw
+    from . import stdcodecs as S
+    from .codec import decode, encode
+    picks = thumbs[:: max(1, len(thumbs) // n)][:n]
+    codecs = S.available()
+    z, pad, top = 96, 4, 14
+    cols = 1 + len(targets) * (1 + len(codecs))
+    sheet = Image.new("RGB", (cols * (z + pad) + pad, top + len(picks) * (z + pad) + pad), "white")
+    d = ImageDraw.Draw(sheet)
+    labels = ["original"] + [f"{c} {t}" for t in targets for c in ["ours"] + [c.name for c in codecs]]
+    for j, lab in enumerate(labels):
+        d.text((pad + j * (z + pad), 2), lab[:16], fill="black")
+    for i, arr in enumerate(picks):
+        img = Image.fromarray(arr)
+        cells = [img]
+        for t in targets:
+            cells.append(decode(encode(img, bytes=t + HEADER_SIZE, device=device)))
+            for c in codecs:
+                data, _, _ = S.search(c, img, t)
+                cells.append(c.decode(data).resize(img.size))
+        for j, c in enumerate(cells):
+            sheet.paste(c.resize((z, z), Image.NEAREST), (pad + j * (z + pad), top + i * (z + pad)))
+    sheet.save(path)
+
+
+# ---------------------------------------------------------------- speed
+
+def _median_rate(fn, n_items, repeats, min_time=0.5):
+    rates = []
+    for _ in range(repeats):
+        k, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            k += 1
+            if time.perf_counter() - t0 >= min_time:
+                break
+        rates.append(k * n_items / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def count_macs(model, width=32, height=32) -> float:
+    """Multiply-accumulates of one encoder+decoder iteration, counted by torch."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    x = torch.zeros(1, 3, height, width)
+    with FlopCounterMode(display=False) as fc:
+        model.compress(x, 1)
+    return fc.get_total_flops() / 2
+
+
+def matmul_peak(dtype_name: str, n: int = 1024, repeats: int = 5) -> float:
+    """Dense square matmul GFLOP/s measured now, median of repeats."""
+    import torch
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    rate = _median_rate(lambda: a @ b, 1, repeats)
+    return rate * 2 * n ** 3 / 1e9
+
+
+def speed(device="cpu", batches=(1, 16, 256, 4096), iterations=(4, 8), repeats=3) -> dict:
+    import resource
+    import torch
+    from .codec import decode_batch, encode_batch, load_model
+    rng = np.random.default_rng(0)
+    thumbs = list(rng.integers(0, 256, (max(batches), 32, 32, 3), dtype=np.uint8))
+    model = load_model(device=device)
+    res = {"device": device, "threads": torch.get_num_threads(), "rows": []}
+    for it in iterations:
+        for bs in batches:
+            datas = encode_batch(thumbs[:bs], iterations=it, device=device)
+            enc = _median_rate(lambda: encode_batch(thumbs[:bs], iterations=it, device=device),
+                               bs, repeats)
+            dec = _median_rate(lambda: decode_batch(datas, device=device), bs, repeats)
+            res["rows"].append({"iterations": it, "batch": bs, "encode_per_s": enc,
+                                "decode_per_s": dec})
+            print(f"{it} it, batch {bs}: encode {enc:.0f}/s decode {dec:.0f}/s", flush=True)
+    macs = count_macs(model)
+    res["macs_per_iteration"] = macs
+    res["params"] = sum(p.numel() for p in model.parameters())
+    best = max(r["encode_per_s"] for r in res["rows"] if r["iterations"] == 8)
+    # encoding runs encoder + decoder each iteration: 2 FLOPs per MAC
+    res["achieved_gflops_encode8"] = best * 8 * macs * 2 / 1e9
+    res["matmul_peak_gflops_fp32"] = matmul_peak("float32")
+    res["fraction_of_peak"] = res["achieved_gflops_encode8"] / res["matmul_peak_gflops_fp32"]
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    res["cli"] = cli_latency()
+    res["pillow"] = pillow_speed(thumbs[:256])
+    return res
+
+
+def cli_latency(repeats: int = 3) -> dict:
+    import tempfile
+    exe = [sys.executable, "-m", "thumbcodec.cli"]
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "a.png"
+        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(src)
+
+        def t(cmd):
+            ts = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                ts.append(time.perf_counter() - t0)
+            return statistics.median(ts)
+        enc = t(exe + ["encode", str(src), "--bytes", "64", "-o", f"{d}/a.rnnc", "--force",
+                       "--device", "cpu"])
+        dec = t(exe + ["decode", f"{d}/a.rnnc", "-o", f"{d}/b.png", "--force", "--device", "cpu"])
+        imp = t([sys.executable, "-c", "import torch"])
+        bare = t([sys.executable, "-c", "import PIL.Image, numpy, click"])
+    return {"encode_s": enc, "decode_s": dec, "import_torch_s": imp, "import_light_s": bare}
+
+
+def pillow_speed(thumbs) -> dict:
+    import io
+    out = {}
+    for fmt, kw in [("JPEG", {"quality": 50}), ("WEBP", {"quality": 50})]:
+        def run():
+            for a in thumbs:
+                b = io.BytesIO()
+                Image.fromarray(a).save(b, fmt, **kw)
+                Image.open(io.BytesIO(b.getvalue())).load()
+        out[fmt.lower() + "_enc_dec_per_s"] = _median_rate(run, len(thumbs), 3)
+    return out

@@ -1,0 +1,124 @@
+"""Fuzz the .rnnc decoder: ``python -m thumbcodec.fuzz --inputs 1000000 [--model 2000]``.
+
+Inputs are random byte strings and mutations of valid files (bit flips, truncations,
+extensions, header field edits). The parser stage (header + payload layout + bit planes,
+no network) must accept each input or raise FormatError/LimitError/WeightsError; the
+model stage runs the full decode on a sample and also checks the decoded size. Any other
+exception is a finding: printed with the input in hex, and the exit status is 1.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+
+from .bitplanes import bytes_to_codes
+from .errors import ThumbcodecError
+from .format import HEADER_SIZE, Header, parse_header
+from . import weights as W
+
+EXPECTED = (ThumbcodecError,)
+
+
+def seeds(rng: random.Random) -> list[bytes]:
+    out = []
+    for w, h in [(32, 32), (48, 40), (100, 75), (1, 1), (7, 33), (256, 256)]:
+        payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 16 * 16 + 1)))
+        out.append(Header(w, h, W.DEFAULT_ID).pack() + payload)
+    return out
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    b = bytearray(data)
+    op = rng.randrange(7)
+    if op == 0 and b:                       # bit flips
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(len(b))
+            b[i] ^= 1 << rng.randrange(8)
+    elif op == 1:                           # truncation
+        del b[rng.randrange(len(b) + 1):]
+    elif op == 2:                           # extension
+        b += bytes(rng.getrandbits(8) for _ in range(rng.choice([1, 16, 300, 5000])))
+    elif op == 3 and len(b) > 2:            # header field edit: version / weights id
+        b[2] = rng.getrandbits(8)
+    elif op == 4 and len(b) >= HEADER_SIZE:  # header field edit: size
+        b[3:6] = bytes(rng.getrandbits(8) for _ in range(3))
+    elif op == 5:                           # random bytes
+        b = bytearray(rng.getrandbits(8) for _ in range(rng.randrange(0, 64)))
+    elif b:                                 # random byte set
+        b[rng.randrange(len(b))] = rng.getrandbits(8)
+    return bytes(b)
+
+
+def parse_only(data: bytes, configs: dict) -> None:
+    """Everything a decode does before the network."""
+    h = parse_header(data)
+    cfg = configs.get(h.weights_id)
+    if cfg is None:
+        W.get_info(h.weights_id)
+        raise AssertionError("registered weights missing from configs")
+    s = cfg.stride
+    shape = (cfg.bits, math.ceil(h.height / s), math.ceil(h.width / s))
+    bytes_to_codes(data[HEADER_SIZE:], shape, W.get_info(h.weights_id).max_iterations)
+
+
+def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.0):
+    from .model import Config
+    rng = random.Random(seed)
+    configs = {i: Config.from_dict(W.load_arrays(i)[0]) for i in W.REGISTRY}
+    corpus = seeds(rng)
+    findings, ok, errors = [], 0, 0
+    t0 = last = time.time()
+    for n in range(inputs):
+        data = mutate(rng.choice(corpus), rng)
+        try:
+            parse_only(data, configs)
+            ok += 1
+            if len(corpus) < 500 and rng.random() < 0.01:
+                corpus.append(data)
+        except EXPECTED:
+            errors += 1
+        except Exception as e:  # a finding
+            findings.append((data.hex(), repr(e)))
+        if time.time() - last > report_every:
+            last = time.time()
+            print(f"{n + 1} inputs, {(n + 1) / (last - t0):.0f}/s", flush=True)
+    t_parse = time.time() - t0
+    print(f"parser: {inputs} inputs in {t_parse:.1f}s, {ok} accepted, {errors} rejected "
+          f"with documented errors, {len(findings)} findings", flush=True)
+
+    from .codec import decode
+    t1 = time.time()
+    m_ok = m_err = 0
+    for _ in range(model_inputs):
+        data = mutate(rng.choice(corpus), rng)
+        try:
+            img = decode(data, device="cpu")
+            h = parse_header(data)
+            if img.size != (h.width, h.height):
+                findings.append((data.hex(), f"decoded size {img.size} != header"))
+            m_ok += 1
+        except EXPECTED:
+            m_err += 1
+        except Exception as e:
+            findings.append((data.hex(), repr(e)))
+    print(f"full decode: {model_inputs} inputs in {time.time() - t1:.1f}s, {m_ok} decoded, "
+          f"{m_err} rejected with documented errors", flush=True)
+    for hx, err in findings[:20]:
+        print(f"FINDING {err}: {hx[:200]}")
+    print(f"total findings: {len(findings)}")
+    return findings
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--inputs", type=int, default=1_000_000)
+    p.add_argument("--model", type=int, default=2000, help="inputs through the full decode")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    raise SystemExit(1 if run(a.inputs, a.model, a.seed) else 0)
+
+
+if __name__ == "__main__":
+    main()
