@@ -120,3 +120,27 @@ def test_every_command_has_help_with_example():
     for cmd in ["encode", "decode", "info"]:
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Example: thumbcodec " + cmd in r.output
+
+
+def test_max_pixels_on_encode_and_decode(tmp_path):
+    Image.fromarray(gradient(64, 48)).save(tmp_path / "a.png")
+    r = run("encode", tmp_path / "a.png", "--iterations", 1, "--max-pixels", 1000)
+    assert r.exit_code == 1 and "exceeds the limit of 1000 pixels" in r.output
+    assert run("encode", tmp_path / "a.png", "--iterations", 1).exit_code == 0
+    r = run("decode", tmp_path / "a.rnnc", "--max-pixels", 1000, "-o", tmp_path / "b.png")
+    assert r.exit_code == 1 and "exceeds the limit" in r.output
+    assert not (tmp_path / "b.png").exists()
+    r = run("decode", tmp_path / "a.rnnc", "--max-pixels", 4000, "-o", tmp_path / "b.png")
+    assert r.exit_code == 0
+
+
+def test_many_files_show_progress_and_all_written(tmp_path, example_paths):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(40):
+        (src / f"{i:03d}.png").write_bytes(example_paths[i % len(example_paths)].read_bytes())
+    r = run("encode", src, "--bytes", 22, "-o", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    assert "encoding" in r.output  # the progress bar (stderr is mixed into output)
+    files = list((tmp_path / "out").glob("*.rnnc"))
+    assert len(files) == 40 and all(f.stat().st_size == 22 for f in files)

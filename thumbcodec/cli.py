@@ -15,6 +15,7 @@ import click
 from . import codec
 from .data import IMAGE_EXTS
 from .errors import ThumbcodecError
+from .format import check_size
 from .pixels import fit_size, load_image
 
 TARGETS_DEFAULT = (16, 32, 48, 64, 96, 128, 192, 256)
@@ -66,7 +67,8 @@ class _Report:
         self.rows.append({"input": str(src), "output": str(dst), "ok": True, **extra})
 
     def fail(self, src, err):
-        self.rows.append({"input": str(src), "ok": False, "error": str(err)})
+        err = str(err) if str(err).startswith(str(src)) else f"{src}: {err}"
+        self.rows.append({"input": str(src), "ok": False, "error": err})
         if not self.as_json:
             click.echo(f"Error: {err}", err=True)
 
@@ -134,6 +136,7 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_
         try:
             img = load_image(src)
             size = fit_size(*img.size, resize=resize, fit=fit)
+            check_size(*size, max_pixels)
             if size != img.size:
                 img = img.resize(size, resample=3, reducing_gap=2.0)
             todo.append((src, dst, img))
@@ -145,7 +148,8 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_
             part = todo[s: s + chunk]
             try:
                 datas = codec.encode_batch([im for _, _, im in part], bytes=nbytes,
-                                           iterations=iterations, device=device)
+                                           iterations=iterations, device=device,
+                                           max_pixels=max_pixels)
             except ThumbcodecError as e:
                 for src, _, _ in part:
                     report.fail(src, e)

@@ -103,8 +103,13 @@ def _plan(width, height, cfg, weights_id, bytes_, iterations) -> tuple[int, int 
 
 
 def encode_batch(images, *, bytes=None, iterations=None, device="auto",
-                 weights_id: int = W.DEFAULT_ID, batch_size: int = 256) -> list[bytes]:
-    """Encode many images; images of equal size go through the network together."""
+                 weights_id: int = W.DEFAULT_ID, batch_size: int = 256,
+                 max_pixels: int | None = None) -> list[bytes]:
+    """Encode many images; images of equal size go through the network together.
+
+    Images above ``max_pixels`` (default 1,048,576, what decoders accept by default) are
+    refused with LimitError: resize them first.
+    """
     import torch
     from .model import to_input
     model = load_model(weights_id, device)
@@ -113,7 +118,7 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
     out: list[bytes | None] = [None] * len(arrays)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, a in enumerate(arrays):
-        check_size(a.shape[1], a.shape[0], max_pixels=1 << 62)
+        check_size(a.shape[1], a.shape[0], max_pixels)
         groups.setdefault((a.shape[1], a.shape[0]), []).append(i)
     dev = next(model.parameters()).device
     for (w, h), idx in groups.items():
@@ -134,7 +139,7 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
 
 
 def encode(image, *, bytes=None, iterations=None, device="auto",
-           weights_id: int = W.DEFAULT_ID) -> bytes:
+           weights_id: int = W.DEFAULT_ID, max_pixels: int | None = None) -> bytes:
     """Encode one image (PIL image or (H, W, 3) uint8 array) to .rnnc bytes.
 
     ``bytes`` caps the whole file, header included, and fills it as fully as the weights
@@ -142,7 +147,7 @@ def encode(image, *, bytes=None, iterations=None, device="auto",
     iterations instead. With neither, all trained iterations are written.
     """
     return encode_batch([image], bytes=bytes, iterations=iterations, device=device,
-                        weights_id=weights_id)[0]
+                        weights_id=weights_id, max_pixels=max_pixels)[0]
 
 
 def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,

@@ -169,9 +169,29 @@ def export(ckpt_path, out_path) -> str:
     return save_arrays(out_path, ck["config"], arrays)
 
 
+def plot(log_path, out_png) -> None:
+    """Learning curve: validation SSIM at 1, 2, 4, 8 iterations against samples seen."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    recs = [json.loads(line) for line in open(log_path)]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for k in (1, 2, 4, 8):
+        ax.plot([r["samples"] / 1e3 for r in recs], [r["ssim"][k - 1] for r in recs],
+                label=f"{k} iterations ({16 * k} B)")
+    ax.set_xlabel("training samples (thousands)")
+    ax.set_ylabel("Kodak 32x32 patch SSIM")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+
+
 if __name__ == "__main__":
     import sys
     if sys.argv[1:2] == ["export"]:
         print(export(sys.argv[2], sys.argv[3]))
+    elif sys.argv[1:2] == ["plot"]:
+        plot(sys.argv[2], sys.argv[3])
     else:
         main()
