@@ -22,6 +22,10 @@ TARGETS_DEFAULT = (16, 32, 48, 64, 96, 128, 192, 256)
 
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                              default="auto", show_default=True, help="Where the network runs.")
+backend_option = click.option("--backend", type=click.Choice(["auto", "torch", "numpy"]),
+                              default="auto", show_default=True,
+                              help="Inference engine: numpy starts fast (no torch import); "
+                                   "auto uses it for up to 16 images on the CPU.")
 max_pixels_option = click.option("--max-pixels", type=click.IntRange(1), default=None,
                                  help="Refuse images above this many pixels "
                                       "[default: 1048576].")
@@ -115,8 +119,9 @@ def main():
 @click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
 @max_pixels_option
 @device_option
+@backend_option
 def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_pixels,
-           device):
+           device, backend):
     """Encode images (files or folders) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
@@ -149,7 +154,7 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_
             try:
                 datas = codec.encode_batch([im for _, _, im in part], bytes=nbytes,
                                            iterations=iterations, device=device,
-                                           max_pixels=max_pixels)
+                                           max_pixels=max_pixels, backend=backend)
             except ThumbcodecError as e:
                 for src, _, _ in part:
                     report.fail(src, e)
@@ -174,7 +179,8 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_
 @click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
 @max_pixels_option
 @device_option
-def decode(inputs, output, iterations, steps, force, as_json, max_pixels, device):
+@backend_option
+def decode(inputs, output, iterations, steps, force, as_json, max_pixels, device, backend):
     """Decode .rnnc files (whole or truncated) to PNG.
 
     Example: thumbcodec decode photo.rnnc -o photo.png --steps
@@ -182,6 +188,8 @@ def decode(inputs, output, iterations, steps, force, as_json, max_pixels, device
     files = _expand(inputs, {".rnnc"})
     if not files:
         raise click.UsageError("no .rnnc files found")
+    if backend == "auto":
+        backend = "numpy" if device != "cuda" and len(files) <= 16 else "torch"
     targets = _targets(files, output, ".png", force)
     report = _Report(as_json)
     with _progress(list(zip(files, targets)), "decoding", len(files) > 16 and not as_json) as bar:
@@ -192,7 +200,8 @@ def decode(inputs, output, iterations, steps, force, as_json, max_pixels, device
             try:
                 data = _read(src)
                 pics = codec.decode_batch([data], iterations=iterations, device=device,
-                                          max_pixels=max_pixels, all_steps=True)[0]
+                                          max_pixels=max_pixels, all_steps=True,
+                                          backend=backend)[0]
                 _save_png(dst, pics[-1])
                 extra = {}
                 if steps:

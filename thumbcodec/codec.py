@@ -17,10 +17,15 @@ from PIL import Image
 from .bitplanes import bytes_to_codes, codes_to_bytes
 from .errors import FormatError, ThumbcodecError
 from .format import HEADER_SIZE, MAX_ITERATIONS, Header, check_size, iteration_bytes, parse_header, payload_layout
-from .pixels import as_array, pad_to
+from .config import Config
+from .pixels import as_array, from_model, pad_to, to_model
 from . import weights as W
 
 _MODELS: dict = {}
+
+
+BACKENDS = ("auto", "torch", "numpy")
+NUMPY_MAX_IMAGES = 16  # "auto" uses NumPy (no torch import) for jobs up to this many images
 
 
 def _device(device: str):
@@ -34,17 +39,57 @@ def _device(device: str):
     return torch.device(device)
 
 
-def load_model(weights_id: int = W.DEFAULT_ID, device: str = "auto"):
-    """The network for a weights id, loaded once per (id, device) and kept."""
+def _pick_backend(backend: str, device: str, n_images: int) -> str:
+    if backend not in BACKENDS:
+        raise ThumbcodecError(f"unknown backend {backend!r}: use auto, torch or numpy")
+    if backend == "numpy" and device == "cuda":
+        raise ThumbcodecError("the numpy backend runs on the CPU only")
+    if backend == "auto":
+        return "numpy" if device != "cuda" and n_images <= NUMPY_MAX_IMAGES else "torch"
+    return backend
+
+
+class _TorchRunner:
+    """model.RNNCodec behind the NumPy-in, NumPy-out interface of npmodel.NumpyCodec."""
+
+    def __init__(self, model, dev):
+        self.model, self.dev, self.cfg = model, dev, model.cfg
+
+    def compress(self, x, iterations):
+        import torch
+        with torch.inference_mode():
+            return self.model.compress(torch.from_numpy(x).to(self.dev), iterations).cpu().numpy()
+
+    def decompress(self, codes, all_steps=False):
+        import torch
+        with torch.inference_mode():
+            steps = self.model.decompress(torch.from_numpy(codes).to(self.dev), all_steps=True)
+        steps = [y.float().cpu().numpy() for y in steps]
+        return steps if all_steps else steps[-1]
+
+
+def load_model(weights_id: int = W.DEFAULT_ID, device: str = "auto", backend: str = "torch"):
+    """The network for a weights id, loaded once per (id, device, backend) and kept.
+
+    Returns an object with ``cfg``, ``compress(x, T)`` and ``decompress(codes)`` on NumPy
+    arrays; ``backend="numpy"`` never imports torch.
+    """
+    if backend == "numpy":
+        key = (weights_id, "numpy")
+        if key not in _MODELS:
+            from .npmodel import NumpyCodec
+            config, arrays = W.load_arrays(weights_id)
+            _MODELS[key] = NumpyCodec(Config.from_dict(config), arrays)
+        return _MODELS[key]
     import torch
-    from .model import Config, RNNCodec
+    from .model import RNNCodec
     dev = _device(device)
     key = (weights_id, str(dev))
     if key not in _MODELS:
         config, arrays = W.load_arrays(weights_id)
         model = RNNCodec(Config.from_dict(config))
         model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
-        _MODELS[key] = model.eval().to(dev)
+        _MODELS[key] = _TorchRunner(model.eval().to(dev), dev)
     return _MODELS[key]
 
 
@@ -76,7 +121,6 @@ def info(data: bytes, *, max_pixels: int | None = None) -> Info:
 
 
 def _config(weights_id: int):
-    from .model import Config
     return Config.from_dict(W.load_arrays(weights_id)[0])
 
 
@@ -104,23 +148,20 @@ def _plan(width, height, cfg, weights_id, bytes_, iterations) -> tuple[int, int 
 
 def encode_batch(images, *, bytes=None, iterations=None, device="auto",
                  weights_id: int = W.DEFAULT_ID, batch_size: int = 256,
-                 max_pixels: int | None = None) -> list[bytes]:
+                 max_pixels: int | None = None, backend: str = "auto") -> list[bytes]:
     """Encode many images; images of equal size go through the network together.
 
     Images above ``max_pixels`` (default 1,048,576, what decoders accept by default) are
     refused with LimitError: resize them first.
     """
-    import torch
-    from .model import to_input
-    model = load_model(weights_id, device)
-    cfg = model.cfg
     arrays = [as_array(im) for im in images]
+    model = load_model(weights_id, device, _pick_backend(backend, device, len(arrays)))
+    cfg = model.cfg
     out: list[bytes | None] = [None] * len(arrays)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, a in enumerate(arrays):
         check_size(a.shape[1], a.shape[0], max_pixels)
         groups.setdefault((a.shape[1], a.shape[0]), []).append(i)
-    dev = next(model.parameters()).device
     for (w, h), idx in groups.items():
         steps, keep = _plan(w, h, cfg, weights_id, bytes, iterations)
         header = Header(w, h, weights_id).pack()
@@ -129,9 +170,8 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
             if steps == 0:
                 codes = np.zeros((0, len(chunk)), np.float32)
             else:
-                x = to_input(np.stack([pad_to(arrays[i], cfg.stride) for i in chunk]), dev)
-                with torch.inference_mode():
-                    codes = model.compress(x, steps).cpu().numpy()  # (T, B, C, h, w)
+                x = to_model(np.stack([pad_to(arrays[i], cfg.stride) for i in chunk]))
+                codes = model.compress(x, steps)  # (T, B, C, h, w)
             for j, i in enumerate(chunk):
                 payload = codes_to_bytes(codes[:, j]) if steps else b""
                 out[i] = header + (payload if keep is None else payload[:keep])
@@ -139,7 +179,8 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
 
 
 def encode(image, *, bytes=None, iterations=None, device="auto",
-           weights_id: int = W.DEFAULT_ID, max_pixels: int | None = None) -> bytes:
+           weights_id: int = W.DEFAULT_ID, max_pixels: int | None = None,
+           backend: str = "auto") -> bytes:
     """Encode one image (PIL image or (H, W, 3) uint8 array) to .rnnc bytes.
 
     ``bytes`` caps the whole file, header included, and fills it as fully as the weights
@@ -147,17 +188,16 @@ def encode(image, *, bytes=None, iterations=None, device="auto",
     iterations instead. With neither, all trained iterations are written.
     """
     return encode_batch([image], bytes=bytes, iterations=iterations, device=device,
-                        weights_id=weights_id, max_pixels=max_pixels)[0]
+                        weights_id=weights_id, max_pixels=max_pixels, backend=backend)[0]
 
 
 def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,
-                 all_steps: bool = False) -> list:
+                 all_steps: bool = False, backend: str = "auto") -> list:
     """Decode many .rnnc byte strings; files of equal size and length decode together.
 
     Returns PIL images, or with ``all_steps`` a list of the progressive images per file.
     """
-    import torch
-    from .model import to_uint8
+    backend = _pick_backend(backend, device, len(datas))
     parsed = []
     for d in datas:
         h = parse_header(d, max_pixels)
@@ -166,8 +206,7 @@ def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,
     out: list = [None] * len(datas)
     groups: dict = {}
     for i, (d, h) in enumerate(zip(datas, parsed)):
-        model = load_model(h.weights_id, device)
-        cfg = model.cfg
+        cfg = _config(h.weights_id)
         s = cfg.stride
         shape = (cfg.bits, math.ceil(h.height / s), math.ceil(h.width / s))
         codes = bytes_to_codes(d[HEADER_SIZE:], shape, _max_iterations(h.weights_id))
@@ -177,26 +216,24 @@ def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,
             codes = np.zeros((1, *shape), np.float32)
         groups.setdefault((h.weights_id, h.width, h.height, len(codes)), []).append((i, codes))
     for (wid, w, hgt, _), items in groups.items():
-        model = load_model(wid, device)
-        dev = next(model.parameters()).device
+        model = load_model(wid, device, backend)
         for s0 in range(0, len(items), 256):
             chunk = items[s0: s0 + 256]
-            codes = torch.from_numpy(np.stack([c for _, c in chunk], axis=1)).to(dev)
-            with torch.inference_mode():
-                steps = model.decompress(codes, all_steps=True)
+            steps = model.decompress(np.stack([c for _, c in chunk], axis=1), all_steps=True)
             if not all_steps:
                 steps = steps[-1:]
-            pics = [to_uint8(y)[:, :hgt, :w] for y in steps]  # crop the padding
+            pics = [from_model(y)[:, :hgt, :w] for y in steps]  # crop the padding
             for j, (i, _) in enumerate(chunk):
                 imgs = [Image.fromarray(np.ascontiguousarray(p[j]), "RGB") for p in pics]
                 out[i] = imgs if all_steps else imgs[0]
     return out
 
 
-def decode(data: bytes, *, iterations=None, device="auto", max_pixels=None) -> Image.Image:
+def decode(data: bytes, *, iterations=None, device="auto", max_pixels=None,
+           backend: str = "auto") -> Image.Image:
     """Decode .rnnc bytes (whole or truncated at any byte) to a PIL RGB image."""
     return decode_batch([data], iterations=iterations, device=device,
-                        max_pixels=max_pixels)[0]
+                        max_pixels=max_pixels, backend=backend)[0]
 
 
 def write_atomic(path, data: bytes) -> None:

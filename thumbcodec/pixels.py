@@ -102,3 +102,15 @@ def fit_size(width: int, height: int, *, resize: tuple[int, int] | None = None,
         s = fit / max(width, height)
         return max(1, round(width * s)), max(1, round(height * s))
     return width, height
+
+
+def to_model(batch_u8: np.ndarray) -> np.ndarray:
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-0.9, 0.9] (as model.to_input)."""
+    x = np.ascontiguousarray(batch_u8).transpose(0, 3, 1, 2).astype(np.float32)
+    return x * np.float32(1.8 / 255) - np.float32(0.9)
+
+
+def from_model(x: np.ndarray) -> np.ndarray:
+    """(B, 3, H, W) float in model range -> (B, H, W, 3) uint8 (as model.to_uint8)."""
+    y = np.rint((np.asarray(x, np.float32) + np.float32(0.9)) * np.float32(255 / 1.8))
+    return np.clip(y, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)

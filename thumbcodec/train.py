@@ -53,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--steps", type=int, default=100_000, help="length of the LR schedule")
     p.add_argument("--minutes", type=float, default=60.0, help="stop after this wall time")
+    p.add_argument("--stop-step", type=int, default=None, help="stop at this step (exact "
+                   "reproduction of a run that was stopped by time)")
     p.add_argument("--val-every", type=float, default=5.0, help="minutes between validations")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--device", default="cpu")
@@ -125,7 +127,7 @@ def main(argv=None):
     t_val = t_start if ck else t_start - 1e9
     loss_avg, t_rate, s_rate = None, time.time(), samples
     model.train()
-    while time.time() - t_start < args.minutes * 60:
+    while time.time() - t_start < args.minutes * 60 and step != args.stop_step:
         if val is not None and time.time() - t_val >= args.val_every * 60:
             ssim, ps = validate(model, val, args.iterations, device, amp)
             rate = (samples - s_rate) / max(1e-9, time.time() - t_rate)
