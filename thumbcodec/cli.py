@@ -260,9 +260,12 @@ def bench():
               help="Header-less byte targets.")
 @click.option("--limit", type=click.IntRange(1), help="Use only the first N thumbnails.")
 @click.option("--out", default="bench-out", show_default=True, help="Output folder.")
+@click.option("--cache", type=click.Path(dir_okay=False), help="Cache of standard-codec "
+              "results per image [default: OUT/cache.json].")
+@click.option("--jobs", type=click.IntRange(1), help="Worker processes [default: all cores].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @device_option
-def bench_quality(images, kodak, targets, limit, out, as_json, device):
+def bench_quality(images, kodak, targets, limit, out, cache, jobs, as_json, device):
     """Rate-distortion of thumbcodec vs JPEG, WebP, JPEG 2000, AVIF, JPEG XL, placeholders.
 
     Example: thumbcodec bench quality --kodak ../shared/data/kodak --out docs/bench
@@ -287,7 +290,8 @@ def bench_quality(images, kodak, targets, limit, out, as_json, device):
     thumbs = thumbs[:limit] if limit else thumbs
     outd = Path(out)
     outd.mkdir(parents=True, exist_ok=True)
-    rows = B.quality(thumbs, tg, cache=outd / "cache.json", device=device)
+    rows = B.quality(thumbs, tg, jobs=jobs, cache=Path(cache) if cache else outd / "cache.json",
+                     device=device)
     summary = B.summarize(rows)
     (outd / "quality.json").write_text(json.dumps({"images": len(thumbs), "summary": summary},
                                                   indent=1))
