@@ -60,3 +60,13 @@ def test_fuzz_short_run_is_clean():
 def test_count_macs_positive():
     from thumbcodec.codec import load_model
     assert bench.count_macs(load_model(device="cpu")) > 1e6
+
+
+def test_bench_speed_cli_plumbing(tmp_path):
+    r = CliRunner().invoke(main, ["bench", "speed", "--batches", "1,2", "--repeats", "1", "--device", "cpu",
+                                  "--out", str(tmp_path), "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output[r.output.index("{"):])
+    assert {(x["backend"], x["batch"]) for x in res["rows"]} >= {("torch", 1), ("numpy", 2)}
+    assert res["macs_per_iteration"] > 0 and res["matmul_peak_gflops_fp32"] > 0
+    assert res["cli"]["encode_numpy_s"] > 0 and (tmp_path / "speed.json").exists()

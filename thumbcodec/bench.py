@@ -197,9 +197,9 @@ def _median_rate(fn, n_items, repeats, min_time=0.5):
 
 def count_macs(model, width=32, height=32) -> float:
     """Multiply-accumulates of one encoder+decoder iteration, counted by torch."""
-    import torch
+    import numpy as np
     from torch.utils.flop_counter import FlopCounterMode
-    x = torch.zeros(1, 3, height, width)
+    x = np.zeros((1, 3, height, width), np.float32)
     with FlopCounterMode(display=False) as fc:
         model.compress(x, 1)
     return fc.get_total_flops() / 2
@@ -224,24 +224,28 @@ def speed(device="cpu", batches=(1, 16, 256, 4096), iterations=(4, 8), repeats=3
     res = {"device": device, "threads": torch.get_num_threads(), "rows": []}
     for it in iterations:
         for bs in batches:
-            datas = encode_batch(thumbs[:bs], iterations=it, device=device)
-            enc = _median_rate(lambda: encode_batch(thumbs[:bs], iterations=it, device=device),
-                               bs, repeats)
-            dec = _median_rate(lambda: decode_batch(datas, device=device), bs, repeats)
-            res["rows"].append({"iterations": it, "batch": bs, "encode_per_s": enc,
-                                "decode_per_s": dec})
-            print(f"{it} it, batch {bs}: encode {enc:.0f}/s decode {dec:.0f}/s", flush=True)
+            for be in ("torch", "numpy") if device == "cpu" and bs <= 16 else ("torch",):
+                kw = dict(device=device, backend=be)
+                datas = encode_batch(thumbs[:bs], iterations=it, **kw)
+                enc = _median_rate(lambda: encode_batch(thumbs[:bs], iterations=it, **kw),
+                                   bs, repeats)
+                dec = _median_rate(lambda: decode_batch(datas, **kw), bs, repeats)
+                res["rows"].append({"backend": be, "iterations": it, "batch": bs,
+                                    "encode_per_s": enc, "decode_per_s": dec})
+                print(f"{be} {it} it, batch {bs}: encode {enc:.0f}/s decode {dec:.0f}/s",
+                      flush=True)
     macs = count_macs(model)
     res["macs_per_iteration"] = macs
-    res["params"] = sum(p.numel() for p in model.parameters())
-    best = max(r["encode_per_s"] for r in res["rows"] if r["iterations"] == 8)
+    res["params"] = sum(p.numel() for p in model.model.parameters())
+    best = max(r["encode_per_s"] for r in res["rows"]
+               if r["iterations"] == 8 and r["backend"] == "torch")
     # encoding runs encoder + decoder each iteration: 2 FLOPs per MAC
     res["achieved_gflops_encode8"] = best * 8 * macs * 2 / 1e9
-    res["matmul_peak_gflops_fp32"] = matmul_peak("float32")
+    res["matmul_peak_gflops_fp32"] = matmul_peak("float32", repeats=max(repeats, 3))
     res["fraction_of_peak"] = res["achieved_gflops_encode8"] / res["matmul_peak_gflops_fp32"]
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    res["cli"] = cli_latency()
-    res["pillow"] = pillow_speed(thumbs[:256])
+    res["cli"] = cli_latency(repeats)
+    res["pillow"] = pillow_speed(thumbs[:256], repeats)
     return res
 
 
@@ -259,15 +263,21 @@ def cli_latency(repeats: int = 3) -> dict:
                 subprocess.run(cmd, check=True, capture_output=True)
                 ts.append(time.perf_counter() - t0)
             return statistics.median(ts)
-        enc = t(exe + ["encode", str(src), "--bytes", "64", "-o", f"{d}/a.rnnc", "--force",
-                       "--device", "cpu"])
-        dec = t(exe + ["decode", f"{d}/a.rnnc", "-o", f"{d}/b.png", "--force", "--device", "cpu"])
-        imp = t([sys.executable, "-c", "import torch"])
-        bare = t([sys.executable, "-c", "import PIL.Image, numpy, click"])
-    return {"encode_s": enc, "decode_s": dec, "import_torch_s": imp, "import_light_s": bare}
+        res = {}
+        for backend in ("numpy", "torch"):
+            res[f"encode_{backend}_s"] = t(exe + ["encode", str(src), "--bytes", "64", "-o",
+                                                  f"{d}/a.rnnc", "--force", "--device", "cpu",
+                                                  "--backend", backend])
+            res[f"decode_{backend}_s"] = t(exe + ["decode", f"{d}/a.rnnc", "-o", f"{d}/b.png",
+                                                  "--force", "--device", "cpu",
+                                                  "--backend", backend])
+        res["import_torch_s"] = t([sys.executable, "-c", "import torch"])
+        res["import_light_s"] = t([sys.executable, "-c", "import PIL.Image, numpy, click"])
+        res["import_thumbcodec_cli_s"] = t([sys.executable, "-c", "import thumbcodec.cli"])
+    return res
 
 
-def pillow_speed(thumbs) -> dict:
+def pillow_speed(thumbs, repeats: int = 3) -> dict:
     import io
     out = {}
     for fmt, kw in [("JPEG", {"quality": 50}), ("WEBP", {"quality": 50})]:
@@ -276,5 +286,5 @@ def pillow_speed(thumbs) -> dict:
                 b = io.BytesIO()
                 Image.fromarray(a).save(b, fmt, **kw)
                 Image.open(io.BytesIO(b.getvalue())).load()
-        out[fmt.lower() + "_enc_dec_per_s"] = _median_rate(run, len(thumbs), 3)
+        out[fmt.lower() + "_enc_dec_per_s"] = _median_rate(run, len(thumbs), repeats)
     return out
