@@ -1,0 +1,38 @@
+"""Regenerate tests/vectors/ (conformance vectors) with the reference decoder.
+
+    python scripts/make_vectors.py
+
+Each vector: NAME.rnnc made from an example image, and NAME.png decoded by the torch
+backend on the CPU in fp32. Run only when weights change (vectors name their weights id).
+"""
+import json
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import thumbcodec  # noqa: E402
+
+VECTORS = [  # name, source, size (None: as is), whole-file bytes
+    ("landscape-64B", "examples/landscape.png", None, 64),
+    ("blobs-40B", "examples/blobs.png", None, 40),
+    ("texture-134B", "examples/texture.png", None, 134),
+    ("portrait-22B", "examples/portrait.png", None, 22),
+    ("landscape-48x40-96B", "examples/landscape.png", (48, 40), 96),
+]
+
+out = ROOT / "tests" / "vectors"
+meta = []
+for name, src, size, nbytes in VECTORS:
+    img = Image.open(ROOT / src).convert("RGB")
+    if size:
+        img = img.resize(size, Image.LANCZOS)
+    data = thumbcodec.encode(img, bytes=nbytes, device="cpu", backend="torch")
+    (out / f"{name}.rnnc").write_bytes(data)
+    thumbcodec.decode(data, device="cpu", backend="torch").save(out / f"{name}.png")
+    meta.append({"name": name, "source": src, "resize": size, "bytes": nbytes,
+                 "weights_id": thumbcodec.info(data).weights_id, "tolerance": 1})
+(out / "vectors.json").write_text(json.dumps(meta, indent=1) + "\n")
+print(f"wrote {len(meta)} vectors to {out}")
