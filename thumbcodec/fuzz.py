@@ -63,7 +63,8 @@ def parse_only(data: bytes, configs: dict) -> None:
     bytes_to_codes(data[HEADER_SIZE:], shape, W.get_info(h.weights_id).max_iterations)
 
 
-def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.0):
+def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.0,
+        model_max_pixels: int = 256 * 256):
     from .model import Config
     rng = random.Random(seed)
     configs = {i: Config.from_dict(W.load_arrays(i)[0]) for i in W.REGISTRY}
@@ -94,8 +95,8 @@ def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.
     for _ in range(model_inputs):
         data = mutate(rng.choice(corpus), rng)
         try:
-            img = decode(data, device="cpu")
-            h = parse_header(data)
+            img = decode(data, device="cpu", max_pixels=model_max_pixels)
+            h = parse_header(data, model_max_pixels)
             if img.size != (h.width, h.height):
                 findings.append((data.hex(), f"decoded size {img.size} != header"))
             m_ok += 1
@@ -115,9 +116,13 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--inputs", type=int, default=1_000_000)
     p.add_argument("--model", type=int, default=2000, help="inputs through the full decode")
+    p.add_argument("--model-max-pixels", type=int, default=256 * 256,
+                   help="pixel limit in the full-decode stage (bigger inputs are rejected "
+                        "with LimitError, which keeps the stage fast)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    raise SystemExit(1 if run(a.inputs, a.model, a.seed) else 0)
+    raise SystemExit(1 if run(a.inputs, a.model, a.seed, model_max_pixels=a.model_max_pixels)
+                     else 0)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,15 @@ def _register(*infos: WeightsInfo) -> None:
 
 
 def weights_dir() -> Path:
+    """$THUMBCODEC_WEIGHTS, else the repository's weights/ (source or editable install),
+    else <prefix>/share/thumbcodec/weights (a regular pip install)."""
     env = os.environ.get("THUMBCODEC_WEIGHTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parent.parent / "weights"
+    if repo.is_dir():
+        return repo
+    return Path(sys.prefix) / "share" / "thumbcodec" / "weights"
 
 
 def get_info(weights_id: int) -> WeightsInfo:
