@@ -12,6 +12,7 @@ Placeholders (fixed size, no quality setting): ThumbHash and BlurHash, if instal
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 
@@ -211,7 +212,8 @@ def _thumbhash(img):
     w, h = img.size
     rgba = img.convert("RGBA")
     hsh = thumbhash.rgba_to_thumb_hash(w, h, list(rgba.tobytes()))
-    tw, th, px = thumbhash.thumb_hash_to_rgba(hsh)
+    with contextlib.redirect_stdout(io.StringIO()):  # the package prints the aspect ratio
+        tw, th, px = thumbhash.thumb_hash_to_rgba(hsh)
     dec = Image.frombytes("RGBA", (tw, th), bytes(px)).convert("RGB")
     return len(hsh), dec.resize((w, h), Image.BILINEAR)
 
