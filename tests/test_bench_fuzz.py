@@ -39,7 +39,9 @@ def test_bench_quality_cli(tmp_path, example_paths):
     ours = [s for s in summary if s["codec"] == "thumbcodec"]
     assert [s["headerless"] for s in ours] == [32, 64] and all(s["n"] == 2 for s in ours)
     assert {"jpeg-420", "webp"} <= {s["codec"] for s in summary}
-    for f in ["quality.json", "quality.md", "rd.png", "sheet.png", "cache.json"]:
+    curve = json.loads((tmp_path / "bytewise.json").read_text())
+    assert [c["payload"] for c in curve] == list(range(0, 129))
+    for f in ["quality.json", "quality.md", "rd.png", "sheet.png", "cache.json", "bytewise.png"]:
         assert (tmp_path / f).exists()
 
 

@@ -87,6 +87,37 @@ def quality(thumbs: np.ndarray, targets=TARGETS, jobs: int | None = None,
     return rows
 
 
+def bytewise(thumbs, device="cpu") -> list[dict]:
+    """Mean SSIM/PSNR of thumbcodec at every payload length, byte by byte (one encode,
+    then every prefix of the files decoded): checks that each byte helps."""
+    from .codec import decode_batch, encode_batch
+    datas = encode_batch(list(thumbs), device=device)
+    out = []
+    for n in range(HEADER_SIZE, max(len(d) for d in datas) + 1):
+        outs = decode_batch([d[:n] for d in datas], device=device)
+        o = np.stack([np.asarray(x) for x in outs])
+        out.append({"payload": n - HEADER_SIZE, "ssim": float(patch_ssim(thumbs, o).mean()),
+                    "psnr": float(psnr(thumbs, o).mean())})
+    return out
+
+
+def bytewise_plot(curve: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot([c["payload"] for c in curve], [c["ssim"] for c in curve], ".-", ms=3)
+    for k in range(0, curve[-1]["payload"] + 1, 16):
+        ax.axvline(k, color="grey", lw=0.5, alpha=0.5)
+    ax.set_xlabel("payload bytes (grey lines: whole iterations)")
+    ax.set_ylabel("mean patch SSIM")
+    ax.set_title("thumbcodec, every byte prefix of 32x32 files")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     groups: dict = {}
     for r in rows:

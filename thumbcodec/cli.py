@@ -298,6 +298,9 @@ def bench_quality(images, kodak, targets, limit, out, cache, jobs, as_json, devi
     table = B.markdown_table(summary, tg)
     (outd / "quality.md").write_text(table + "\n")
     B.rd_plot(summary, outd / "rd.png")
+    curve = B.bytewise(thumbs, device=device)
+    (outd / "bytewise.json").write_text(json.dumps(curve, indent=1))
+    B.bytewise_plot(curve, outd / "bytewise.png")
     B.comparison_sheet(thumbs, outd / "sheet.png", device=device)
     click.echo(json.dumps(summary, indent=1) if as_json else table)
 
