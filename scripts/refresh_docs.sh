@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 python scripts/make_vectors.py
 python examples/demo.py
 python -m thumbcodec.train plot runs/main/log.jsonl docs/learning-curve.png
+cp runs/main/log.jsonl docs/train-log.jsonl
 thumbcodec bench quality --kodak ../shared/data/kodak --out docs/bench --cache runs/bench-cache.json --device cpu
 thumbcodec bench speed --device cpu --out docs/bench
 python -m thumbcodec.fuzz --inputs 20000 --model 500 --seed 8 | tee docs/bench/fuzz-model-stage.txt

@@ -180,7 +180,7 @@ def plot(log_path, out_png) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for k in (1, 2, 4, 8):
         ax.plot([r["samples"] / 1e3 for r in recs], [r["ssim"][k - 1] for r in recs],
-                label=f"{k} iterations ({16 * k} B)")
+                label=f"{k} iteration{'s' if k > 1 else ''} ({16 * k} B payload)")
     ax.set_xlabel("training samples (thousands)")
     ax.set_ylabel("Kodak 32x32 patch SSIM")
     ax.grid(alpha=0.3)

