@@ -8,14 +8,15 @@ integer quality ladder where larger q means more bytes, plus ``decode(file) -> P
 - JPEG 2000: the tile-part data after SOD (.j2k codestream, irreversible 9/7).
 - AVIF: the payload of the 'mdat' box.
 - JPEG XL: the raw codestream (imagecodecs, if installed).
-Placeholders (fixed size, no quality setting): ThumbHash and BlurHash, if installed.
+Placeholders (fixed size, no quality setting): ThumbHash (thumbcodec.placeholder) and
+BlurHash (the `blurhash` package, if installed).
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import struct
 
+import numpy as np
 from PIL import Image
 
 
@@ -135,7 +136,6 @@ class JXL(Codec):
         self.ic = imagecodecs
 
     def encode(self, img, q):
-        import numpy as np
         d = self.ic.jpegxl_encode(np.asarray(img), distance=max(0.1, (100 - q) / 6.6),
                                   effort=7)
         return bytes(d), len(d)
@@ -191,13 +191,8 @@ def search(codec: Codec, img, target: int):
 
 
 def placeholders() -> dict:
-    """name -> function(img) -> (size in bytes, decoded 32x32-like PIL image)."""
-    out = {}
-    try:
-        import thumbhash  # noqa: F401
-        out["thumbhash"] = _thumbhash
-    except ImportError:
-        pass
+    """name -> function(img) -> (size in bytes, decoded PIL image of img's size)."""
+    out = {"thumbhash": _thumbhash}
     try:
         import blurhash  # noqa: F401
         out["blurhash"] = _blurhash
@@ -207,20 +202,14 @@ def placeholders() -> dict:
 
 
 def _thumbhash(img):
-    import numpy as np
-    import thumbhash
-    w, h = img.size
-    rgba = img.convert("RGBA")
-    hsh = thumbhash.rgba_to_thumb_hash(w, h, list(rgba.tobytes()))
-    with contextlib.redirect_stdout(io.StringIO()):  # the package prints the aspect ratio
-        tw, th, px = thumbhash.thumb_hash_to_rgba(hsh)
-    dec = Image.frombytes("RGBA", (tw, th), bytes(px)).convert("RGB")
-    return len(hsh), dec.resize((w, h), Image.BILINEAR)
+    from . import placeholder
+    hsh = placeholder.encode(np.asarray(img.convert("RGB")))
+    dec = Image.fromarray(placeholder.decode(hsh))
+    return len(hsh), dec.resize(img.size, Image.BILINEAR)
 
 
 def _blurhash(img):
     import blurhash
-    import numpy as np
     w, h = img.size
     s = blurhash.encode(np.asarray(img), components_x=4, components_y=3)
     dec = Image.fromarray(np.asarray(blurhash.decode(s, w, h)).astype("uint8")).convert("RGB")

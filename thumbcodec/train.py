@@ -60,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-truncation", action="store_true",
+                   help="drop the truncated-code loss term (the paper's plain L2; ablation)")
     return p.parse_args(argv)
 
 
@@ -141,12 +143,17 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         x = to_input(pool[rng.integers(0, len(pool), args.batch)], device)
-        mask_at = int(rng.integers(0, args.iterations))
+        mask_at = int(rng.integers(0, args.iterations))  # drawn anyway: same data order
+        if args.no_truncation:
+            mask_at = None
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
             outs, masked = model(x, args.iterations, mask_at, keep)
             loss = sum(((o.float() - x) ** 2).mean() for o in outs)
-            loss = (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
+            if masked is None:
+                loss = loss / len(outs)
+            else:
+                loss = (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
