@@ -84,7 +84,8 @@ def main():
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
-    print("wrote", png)
+    Path(png).with_suffix(".json").write_text(json.dumps(curves, indent=1))
+    print("wrote", png, "and", Path(png).with_suffix(".json"))
 
 
 if __name__ == "__main__":
