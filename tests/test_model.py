@@ -77,3 +77,12 @@ def test_a_few_training_steps_reduce_loss():
 def test_to_uint8_inverts_to_input():
     a = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1).repeat(3, -1)
     assert np.array_equal(to_uint8(to_input(a, "cpu")), a)
+
+
+def test_nonsquare_crop_gives_rectangles_on_the_code_grid():
+    from thumbcodec.train import nonsquare_crop
+    x = torch.zeros(2, 3, 32, 32)
+    rng = np.random.default_rng(0)
+    shapes = {tuple(nonsquare_crop(x, rng, 8).shape[2:]) for _ in range(200)}
+    assert all(h != w and h % 8 == 0 and w % 8 == 0 and 8 <= min(h, w) for h, w in shapes)
+    assert len(shapes) == 12  # every ordered pair of distinct sides in {8, 16, 24, 32}

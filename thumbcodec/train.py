@@ -56,13 +56,32 @@ def parse_args(argv=None):
     p.add_argument("--stop-step", type=int, default=None, help="stop at this step (exact "
                    "reproduction of a run that was stopped by time)")
     p.add_argument("--val-every", type=float, default=5.0, help="minutes between validations")
+    p.add_argument("--progress-every", type=float, default=60.0,
+                   help="seconds between progress lines")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nonsquare", type=float, default=0.1,
+                   help="share of batches cropped to a random non-square size (multiples of "
+                        "the stride up to 32x32), so that any WxH keeps working; 0 reproduces "
+                        "the shipped weights id 1")
     p.add_argument("--no-truncation", action="store_true",
                    help="drop the truncated-code loss term (the paper's plain L2; ablation)")
     return p.parse_args(argv)
+
+
+def nonsquare_crop(x: torch.Tensor, rng: np.random.Generator, stride: int) -> torch.Tensor:
+    """Crop a (B, 3, S, S) batch to a random H x W != square, sides multiples of stride."""
+    side = x.shape[-1]
+    sizes = np.arange(stride, side + 1, stride)
+    while True:
+        h, w = (int(v) for v in rng.choice(sizes, 2))
+        if h != w:
+            break
+    y0 = int(rng.integers(0, side - h + 1))
+    x0 = int(rng.integers(0, side - w + 1))
+    return x[:, :, y0:y0 + h, x0:x0 + w]
 
 
 def lr_at(step: int, args) -> float:
@@ -112,7 +131,6 @@ def main(argv=None):
         print(f"made pool of {len(pool)} in {time.time() - t0:.0f}s", flush=True)
     val = kodak_thumbs(args.val) if args.val else None
     rng = np.random.default_rng(args.seed + step)
-    bits_per_it = cfg.bits_per_iteration(32, 32)
 
     def save():
         tmp = ckpt_path.with_suffix(".tmp")
@@ -128,6 +146,7 @@ def main(argv=None):
     t_start = time.time()
     t_val = t_start if ck else t_start - 1e9
     loss_avg, t_rate, s_rate = None, time.time(), samples
+    t_prog = time.time()
     model.train()
     while time.time() - t_start < args.minutes * 60 and step != args.stop_step:
         if val is not None and time.time() - t_val >= args.val_every * 60:
@@ -143,9 +162,12 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args)
         x = to_input(pool[rng.integers(0, len(pool), args.batch)], device)
+        if args.nonsquare and rng.random() < args.nonsquare:
+            x = nonsquare_crop(x, rng, cfg.stride)
         mask_at = int(rng.integers(0, args.iterations))  # drawn anyway: same data order
         if args.no_truncation:
             mask_at = None
+        bits_per_it = cfg.bits_per_iteration(x.shape[3], x.shape[2])
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
             outs, masked = model(x, args.iterations, mask_at, keep)
@@ -162,6 +184,11 @@ def main(argv=None):
         samples += args.batch
         lv = loss.item()
         loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
+        if time.time() - t_prog >= args.progress_every:
+            goal = f"/{args.stop_step}" if args.stop_step else ""
+            print(f"  step {step}{goal}  {(time.time() - t_start) / 60:.1f}/{args.minutes:g} min"
+                  f"  loss {loss_avg:.5f}  lr {lr_at(step, args):.2e}", flush=True)
+            t_prog = time.time()
     if val is not None:
         ssim, ps = validate(model, val, args.iterations, device, amp)
         log({"step": step, "samples": samples, "minutes": (time.time() - t_start) / 60,
