@@ -1,9 +1,11 @@
 """Regenerate tests/vectors/ (conformance vectors) with the reference decoder.
 
-    python scripts/make_vectors.py
+    python scripts/make_vectors.py [WEIGHTS_ID]
 
-Each vector: NAME.rnnc made from an example image, and NAME.png decoded by the torch
-backend on the CPU in fp32. Run only when weights change (vectors name their weights id).
+Each vector: NAME.rnnc made from an example image with weights WEIGHTS_ID (default: the
+default id), and NAME.png decoded by the torch backend on the CPU in fp32. Vectors of other
+weights ids already in tests/vectors/vectors.json are kept: files made with older weights
+must keep decoding. Run when weights are added (or an unreleased id is retrained).
 """
 import json
 import sys
@@ -14,6 +16,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import thumbcodec  # noqa: E402
+from thumbcodec import weights as W  # noqa: E402
 
 VECTORS = [  # name, source, size (None: as is), whole-file bytes
     ("landscape-64B", "examples/landscape.png", None, 64),
@@ -23,16 +26,19 @@ VECTORS = [  # name, source, size (None: as is), whole-file bytes
     ("landscape-48x40-96B", "examples/landscape.png", (48, 40), 96),
 ]
 
+wid = int(sys.argv[1]) if len(sys.argv) > 1 else W.DEFAULT_ID
 out = ROOT / "tests" / "vectors"
-meta = []
+old = json.loads((out / "vectors.json").read_text()) if (out / "vectors.json").exists() else []
+meta = [m for m in old if m["weights_id"] != wid]
 for name, src, size, nbytes in VECTORS:
+    name = f"w{wid}-{name}"
     img = Image.open(ROOT / src).convert("RGB")
     if size:
         img = img.resize(size, Image.LANCZOS)
-    data = thumbcodec.encode(img, bytes=nbytes, device="cpu", backend="torch")
+    data = thumbcodec.encode(img, bytes=nbytes, device="cpu", backend="torch", weights_id=wid)
     (out / f"{name}.rnnc").write_bytes(data)
     thumbcodec.decode(data, device="cpu", backend="torch").save(out / f"{name}.png")
     meta.append({"name": name, "source": src, "resize": size, "bytes": nbytes,
                  "weights_id": thumbcodec.info(data).weights_id, "tolerance": 1})
 (out / "vectors.json").write_text(json.dumps(meta, indent=1) + "\n")
-print(f"wrote {len(meta)} vectors to {out}")
+print(f"wrote {len(VECTORS)} vectors of weights {wid} to {out} ({len(meta)} in all)")

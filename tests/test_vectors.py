@@ -32,7 +32,8 @@ def test_encoder_reproduces_vector_bits(v):
     img = Image.open(ROOT / v["source"]).convert("RGB")
     if v["resize"]:
         img = img.resize(tuple(v["resize"]), Image.LANCZOS)
-    data = thumbcodec.encode(img, bytes=v["bytes"], device=DEVICE, backend=BACKENDS[-1])
+    data = thumbcodec.encode(img, bytes=v["bytes"], device=DEVICE, backend=BACKENDS[-1],
+                             weights_id=v["weights_id"])
     want = (VEC / f"{v['name']}.rnnc").read_bytes()
     assert data[:6] == want[:6]
     diff = np.unpackbits(np.frombuffer(data, np.uint8)) != np.unpackbits(np.frombuffer(want, np.uint8))
