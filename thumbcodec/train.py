@@ -84,6 +84,15 @@ def nonsquare_crop(x: torch.Tensor, rng: np.random.Generator, stride: int) -> to
     return x[:, :, y0:y0 + h, x0:x0 + w]
 
 
+def step_loss(model, x, iterations: int, mask_at, keep) -> torch.Tensor:
+    """Mean L2 over the unrolled iterations, plus the truncated-code term if mask_at."""
+    outs, masked = model(x, iterations, mask_at, keep)
+    loss = sum(((o.float() - x) ** 2).mean() for o in outs)
+    if masked is None:
+        return loss / len(outs)
+    return (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
+
+
 def lr_at(step: int, args) -> float:
     warm = 500
     if step < warm:
@@ -170,12 +179,7 @@ def main(argv=None):
         bits_per_it = cfg.bits_per_iteration(x.shape[3], x.shape[2])
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-            outs, masked = model(x, args.iterations, mask_at, keep)
-            loss = sum(((o.float() - x) ** 2).mean() for o in outs)
-            if masked is None:
-                loss = loss / len(outs)
-            else:
-                loss = (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
+            loss = step_loss(model, x, args.iterations, mask_at, keep)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
