@@ -144,3 +144,13 @@ def test_many_files_show_progress_and_all_written(tmp_path, example_paths):
     assert "encoding" in r.output  # the progress bar (stderr is mixed into output)
     files = list((tmp_path / "out").glob("*.rnnc"))
     assert len(files) == 40 and all(f.stat().st_size == 22 for f in files)
+
+
+def test_encode_weights_option(tmp_path, example_paths):
+    out = tmp_path / "w.rnnc"
+    r = run("encode", example_paths[0], "--bytes", 40, "--weights", 1, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert json.loads(run("info", out, "--json").output)["weights_id"] == 1
+    r = run("encode", example_paths[0], "--bytes", 40, "--weights", 30, "-o", tmp_path / "v.rnnc")
+    assert r.exit_code == 2 and "unknown weights id 30" in r.output
+    assert not (tmp_path / "v.rnnc").exists()

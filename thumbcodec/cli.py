@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import codec
+from . import weights as W
 from .data import IMAGE_EXTS
 from .errors import ThumbcodecError
 from .format import check_size
@@ -117,17 +118,25 @@ def main():
 @click.option("--fit", type=click.IntRange(1, 4096), help="Resize so the longer side is N.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
+@click.option("--weights", "weights_id", type=click.IntRange(1, 31), default=None,
+              help="Weights id to encode with [default: the default id of this install]; "
+                   "decoding always uses the id in the file.")
 @max_pixels_option
 @device_option
 @backend_option
-def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_pixels,
-           device, backend):
+def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, weights_id,
+           max_pixels, device, backend):
     """Encode images (files or folders) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
     """
     if (nbytes is None) == (iterations is None):
         raise click.UsageError("give exactly one of --bytes or --iterations")
+    if weights_id is None:
+        weights_id = W.DEFAULT_ID
+    elif weights_id not in W.REGISTRY:
+        raise click.UsageError(f"unknown weights id {weights_id}: this install has ids "
+                               f"{sorted(W.REGISTRY)}")
     files = _expand(inputs, IMAGE_EXTS)
     if not files:
         raise click.UsageError("no input images found")
@@ -154,7 +163,8 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, max_
             try:
                 datas = codec.encode_batch([im for _, _, im in part], bytes=nbytes,
                                            iterations=iterations, device=device,
-                                           max_pixels=max_pixels, backend=backend)
+                                           weights_id=weights_id, max_pixels=max_pixels,
+                                           backend=backend)
             except ThumbcodecError as e:
                 for src, _, _ in part:
                     report.fail(src, e)
