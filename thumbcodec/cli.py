@@ -386,3 +386,16 @@ def _strip(pics):
 
 if __name__ == "__main__":
     main()
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(args):
+    """Train weights (python -m thumbcodec.train; --help lists its options).
+
+    Example: thumbcodec train --data ../shared/data/photos --val ../shared/data/kodak
+    --out runs/main --minutes 60
+    """
+    from .train import main as train_main
+    train_main(list(args))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import kodak_thumbs, make_pool
+from .data import kodak_thumbs, list_images, make_pool
 from .metrics import patch_ssim, psnr
 from .model import Config, RNNCodec, to_input, to_uint8
 
@@ -41,7 +41,9 @@ def validate(model: RNNCodec, val_u8: np.ndarray, iterations: int, device, amp: 
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Example: "
+                                "thumbcodec train --data ../shared/data/photos --val "
+                                "../shared/data/kodak --out runs/main --minutes 60")
     p.add_argument("--data", required=True, help="folder of training images")
     p.add_argument("--val", default=None, help="folder of validation images (Kodak)")
     p.add_argument("--out", required=True, help="run folder for checkpoints and logs")
@@ -68,7 +70,19 @@ def parse_args(argv=None):
                         "the shipped weights id 1")
     p.add_argument("--no-truncation", action="store_true",
                    help="drop the truncated-code loss term (the paper's plain L2; ablation)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # check what would otherwise fail minutes later with a traceback
+    for name in ("data", "val"):
+        folder = getattr(args, name)
+        if folder is not None and not list_images(folder):
+            p.error(f"--{name} {folder}: no images there")
+    try:
+        Config.from_dict({**Config().to_dict(), **json.loads(args.config)})
+    except (ValueError, TypeError) as e:
+        p.error(f"--config: {e}")
+    if min(args.batch, args.iterations, args.steps, args.pool) < 1:
+        p.error("--batch, --iterations, --steps and --pool must be at least 1")
+    return args
 
 
 def nonsquare_crop(x: torch.Tensor, rng: np.random.Generator, stride: int) -> torch.Tensor:
@@ -193,11 +207,13 @@ def main(argv=None):
             print(f"  step {step}{goal}  {(time.time() - t_start) / 60:.1f}/{args.minutes:g} min"
                   f"  loss {loss_avg:.5f}  lr {lr_at(step, args):.2e}", flush=True)
             t_prog = time.time()
+    rec = {"step": step, "samples": samples, "minutes": (time.time() - t_start) / 60,
+           "loss": loss_avg, "final": True}
     if val is not None:
-        ssim, ps = validate(model, val, args.iterations, device, amp)
-        log({"step": step, "samples": samples, "minutes": (time.time() - t_start) / 60,
-             "loss": loss_avg, "ssim": ssim, "psnr": ps, "final": True})
-        print(f"final step {step} ssim {[round(s, 4) for s in ssim]}", flush=True)
+        rec["ssim"], rec["psnr"] = validate(model, val, args.iterations, device, amp)
+    log(rec)
+    print(f"final step {step} loss {loss_avg}"
+          + (f" ssim {[round(s, 4) for s in rec['ssim']]}" if val is not None else ""), flush=True)
     save()
 
 
@@ -214,7 +230,7 @@ def plot(log_path, out_png) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    recs = [json.loads(line) for line in open(log_path)]
+    recs = [r for r in map(json.loads, open(log_path)) if "ssim" in r]
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for k in (1, 2, 4, 8):
         ax.plot([r["samples"] / 1e3 for r in recs], [r["ssim"][k - 1] for r in recs],
