@@ -83,14 +83,21 @@ def quality(thumbs: np.ndarray, targets=TARGETS, jobs: int | None = None,
     if cache and cache.exists():
         cached = json.loads(cache.read_text())
     todo = [i for i, k in enumerate(keys) if k not in cached]
-    if todo:
-        with Pool(jobs or os.cpu_count()) as pool:
-            for i, res in zip(todo, pool.imap(_std_row, [(thumbs[i], targets) for i in todo],
-                                               chunksize=4)):
-                cached[keys[i]] = res
+
+    def save():  # atomically, and every 50 images, so an interrupted run keeps its work
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            cache.write_text(json.dumps(cached))
+            tmp = cache.with_name(cache.name + ".tmp")
+            tmp.write_text(json.dumps(cached))
+            os.replace(tmp, cache)
+    if todo:
+        with Pool(jobs or os.cpu_count()) as pool:
+            for n, (i, res) in enumerate(zip(todo, pool.imap(
+                    _std_row, [(thumbs[i], targets) for i in todo], chunksize=4)), 1):
+                cached[keys[i]] = res
+                if n % 50 == 0:
+                    save()
+        save()
     from .stdcodecs import placeholders
     for k in keys:  # caches written before placeholders were split out also hold them
         rows += [r for r in cached[k] if r["codec"] not in placeholders()]
