@@ -31,18 +31,22 @@ def curve(model, thumbs, iterations=8):
     per_it = codes[0, 0].numel()                    # bits per iteration (file order)
     out = []
     dec_s = model.decoder.init_state(codes[0])
+    whole = None                                    # image after the whole iterations so far
     for t in range(T):
         flat = codes[t].flatten(1)
         for nbytes in range(per_it // 8 if t < T - 1 else per_it // 8 + 1):
-            keep = nbytes * 8
-            mb = flat.clone()
-            mb[:, keep:] = 0
-            img, _ = model.decoder(mb.view_as(codes[t]), dec_s)
-            o = to_uint8(img)
+            if nbytes == 0 and whole is not None:   # no leftover bits: no extra step
+                o = whole
+            else:
+                mb = flat.clone()
+                mb[:, nbytes * 8:] = 0
+                img, _ = model.decoder(mb.view_as(codes[t]), dec_s)
+                o = to_uint8(img)
             out.append({"payload": t * per_it // 8 + nbytes,
                         "ssim": float(patch_ssim(thumbs, o).mean()),
                         "psnr": float(psnr(thumbs, o).mean())})
-        _, dec_s = model.decoder(codes[t], dec_s)
+        img, dec_s = model.decoder(codes[t], dec_s)
+        whole = to_uint8(img)
     return out
 
 
