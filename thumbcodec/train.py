@@ -70,6 +70,8 @@ def parse_args(argv=None):
                         "the shipped weights id 1")
     p.add_argument("--no-truncation", action="store_true",
                    help="drop the truncated-code loss term (the paper's plain L2; ablation)")
+    p.add_argument("--truncation-first", action="store_true",
+                   help="apply the truncated-code term at the first iteration only (ablation)")
     args = p.parse_args(argv)
     # check what would otherwise fail minutes later with a traceback
     for name in ("data", "val"):
@@ -190,6 +192,8 @@ def main(argv=None):
         mask_at = int(rng.integers(0, args.iterations))  # drawn anyway: same data order
         if args.no_truncation:
             mask_at = None
+        elif args.truncation_first:
+            mask_at = 0
         bits_per_it = cfg.bits_per_iteration(x.shape[3], x.shape[2])
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
