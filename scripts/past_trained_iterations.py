@@ -13,23 +13,19 @@ import torch
 
 from thumbcodec.codec import load_model
 from thumbcodec.data import kodak_thumbs
-from thumbcodec.metrics import patch_ssim, psnr
-from thumbcodec.model import to_input, to_uint8
+from thumbcodec.train import validate
 
 kodak = sys.argv[1]
 iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 16
 weights_id = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-runner = load_model(weights_id, "cpu")
 u8 = kodak_thumbs(kodak)
 with torch.inference_mode():
-    codes = runner.model.compress(to_input(u8, "cpu"), iterations)
-    steps = runner.model.decompress(codes, all_steps=True)
+    ssim, psnr = validate(load_model(weights_id, "cpu").model, u8, iterations,
+                          torch.device("cpu"), amp=False)
 rows = []
-for t, y in enumerate(steps, 1):
-    out = to_uint8(y)
+for t, (s, p) in enumerate(zip(ssim, psnr), 1):
     rows.append({"iterations": t, "payload_bytes": 16 * t,
-                 "ssim": round(float(patch_ssim(u8, out).mean()), 4),
-                 "psnr": round(float(psnr(u8, out).mean()), 2)})
+                 "ssim": round(s, 4), "psnr": round(p, 2)})
     print(rows[-1])
 with open("docs/bench/past-trained.json", "w") as f:
     json.dump({"weights_id": weights_id, "images": len(u8), "rows": rows}, f, indent=1)

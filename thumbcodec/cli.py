@@ -384,10 +384,6 @@ def _strip(pics):
     return out
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                                 "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -399,3 +395,7 @@ def train(args):
     """
     from .train import main as train_main
     train_main(list(args))
+
+
+if __name__ == "__main__":
+    main()

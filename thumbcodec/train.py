@@ -68,10 +68,13 @@ def parse_args(argv=None):
                    help="share of batches cropped to a random non-square size (multiples of "
                         "the stride up to 32x32), so that any WxH keeps working; 0 reproduces "
                         "the shipped weights id 1")
-    p.add_argument("--no-truncation", action="store_true",
-                   help="drop the truncated-code loss term (the paper's plain L2; ablation)")
-    p.add_argument("--truncation-first", action="store_true",
-                   help="apply the truncated-code term at the first iteration only (ablation)")
+    trunc = p.add_mutually_exclusive_group()  # where the truncated-code term applies
+    trunc.add_argument("--no-truncation", dest="truncation", action="store_const",
+                       const="none", default="random",
+                       help="drop the truncated-code loss term (the paper's plain L2; ablation)")
+    trunc.add_argument("--truncation-first", dest="truncation", action="store_const",
+                       const="first", help="apply the truncated-code term at the first "
+                                           "iteration only (ablation)")
     args = p.parse_args(argv)
     # check what would otherwise fail minutes later with a traceback
     for name in ("data", "val"):
@@ -190,10 +193,7 @@ def main(argv=None):
         if args.nonsquare and rng.random() < args.nonsquare:
             x = nonsquare_crop(x, rng, cfg.stride)
         mask_at = int(rng.integers(0, args.iterations))  # drawn anyway: same data order
-        if args.no_truncation:
-            mask_at = None
-        elif args.truncation_first:
-            mask_at = 0
+        mask_at = {"random": mask_at, "first": 0, "none": None}[args.truncation]
         bits_per_it = cfg.bits_per_iteration(x.shape[3], x.shape[2])
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
