@@ -15,6 +15,9 @@ class Config:
     dec_lstm: int = 2              # the first dec_lstm stages are ConvLSTMs, the rest
                                    # (high resolution) are plain convolutions: cheaper
     hidden_kernel: int = 1         # kernel of the hidden-to-hidden convolutions
+    additive: bool = False         # False: one-shot (the decoder predicts the whole image
+                                   # each iteration); True: scaled-additive (it predicts a
+                                   # residual scaled by a learned per-iteration gain)
 
     @property
     def stride(self) -> int:

@@ -1,9 +1,12 @@
-"""The conv/deconv LSTM codec of Toderici et al. 2016 (§3.6), one-shot reconstruction.
+"""The conv/deconv LSTM codec of Toderici et al. 2016 (§3.6).
 
 Data flow for one iteration t (x in [-0.9, 0.9], r_0 = x)::
 
     r_{t-1} --Encoder(LSTM state)--> Binarizer --> b_t in {-1,+1}^(bits x H/s x W/s)
-    b_t --Decoder(LSTM state)--> x_hat_t   (the whole image, through tanh)
+    b_t --Decoder(LSTM state)--> d_t   (through tanh)
+    x_hat_t = d_t                       one-shot (the default; weights id 1)
+    x_hat_t = x_hat_{t-1} + g_t d_t     scaled-additive (Config.additive; the encoder
+                                        then sees r_{t-1} / g_t; g_t learned, x_hat_0 = 0)
     r_t = x - x_hat_t
 
 Any prefix of b_1, b_2, ... decodes; missing bits are 0 (the mean of +-1).
@@ -83,12 +86,26 @@ class Decoder(nn.Module):
         return torch.tanh(self.out(x)), new
 
 
+GAINS = 16  # learned gains of the additive variant; later iterations reuse the last one
+
+
 class RNNCodec(nn.Module):
     def __init__(self, cfg: Config):
         super().__init__()
         self.cfg = cfg
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
+        if cfg.additive:
+            self.log_gain = nn.Parameter(torch.tensor([1.0] + [0.5] * (GAINS - 1)).log())
+
+    def _gain(self, t: int):
+        return self.log_gain[min(t, GAINS - 1)].exp() if self.cfg.additive else 1.0
+
+    def _recon(self, prev, d, t: int):
+        """The reconstruction after iteration t from the previous one and the decoder output."""
+        if not self.cfg.additive:
+            return d
+        return d * self._gain(t) if prev is None else prev + d * self._gain(t)
 
     def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
         """Training pass: the reconstructions after each of ``iterations`` steps.
@@ -99,18 +116,19 @@ class RNNCodec(nn.Module):
         """
         enc_s = self.encoder.init_state(x)
         dec_s = None
-        outs, masked = [], None
+        outs, masked, x_hat = [], None, None
         r = x
         for t in range(iterations):
-            b, enc_s = self.encoder(r, enc_s)
+            b, enc_s = self.encoder(r / self._gain(t), enc_s)
             if dec_s is None:
                 dec_s = self.decoder.init_state(b)
             if t == mask_at:
                 flat = b.flatten(1)
                 idx = torch.arange(flat.shape[1], device=b.device)
                 mb = torch.where(idx[None] < keep[:, None], flat, torch.zeros_like(flat))
-                masked, _ = self.decoder(mb.view_as(b), dec_s)
-            x_hat, dec_s = self.decoder(b, dec_s)
+                masked = self._recon(x_hat, self.decoder(mb.view_as(b), dec_s)[0], t)
+            d, dec_s = self.decoder(b, dec_s)
+            x_hat = self._recon(x_hat, d, t)
             outs.append(x_hat)
             r = x - x_hat
         return outs, masked
@@ -120,12 +138,13 @@ class RNNCodec(nn.Module):
         """(B, 3, H, W) in [-0.9, 0.9], H and W multiples of stride -> (T, B, bits, h, w) +-1."""
         enc_s = self.encoder.init_state(x)
         dec_s = None
-        codes, r = [], x
-        for _ in range(iterations):
-            b, enc_s = self.encoder(r, enc_s)
+        codes, r, x_hat = [], x, None
+        for t in range(iterations):
+            b, enc_s = self.encoder(r / self._gain(t), enc_s)
             if dec_s is None:
                 dec_s = self.decoder.init_state(b)
-            x_hat, dec_s = self.decoder(b, dec_s)
+            d, dec_s = self.decoder(b, dec_s)
+            x_hat = self._recon(x_hat, d, t)
             codes.append(b)
             r = x - x_hat
         return torch.stack(codes)
@@ -137,9 +156,10 @@ class RNNCodec(nn.Module):
         With ``all_steps`` returns the list of the T progressive reconstructions.
         """
         dec_s = self.decoder.init_state(codes[0])
-        steps = []
-        for b in codes:
-            x_hat, dec_s = self.decoder(b, dec_s)
+        steps, x_hat = [], None
+        for t, b in enumerate(codes):
+            d, dec_s = self.decoder(b, dec_s)
+            x_hat = self._recon(x_hat, d, t)
             steps.append(x_hat)
         return steps if all_steps else steps[-1]
 

@@ -2,8 +2,9 @@
 
 It reads the weights .npz directly and mirrors model.py layer by layer: convolutions as
 one matrix product over sliding windows (im2col), the fused-gate ConvLSTM, depth-to-space,
-exact GELU (erf), tanh and the sign binarizer. Decoded pixels stay within +-1 of the torch
-path; encoded bits match except where a binarizer input lies within rounding of zero.
+exact GELU (erf), tanh, the sign binarizer and the additive variant's gains. Decoded pixels
+stay within +-1 of the torch path; encoded bits match except where a binarizer input lies
+within rounding of zero.
 """
 from __future__ import annotations
 
@@ -94,22 +95,35 @@ class NumpyCodec:
             x = pixel_shuffle(x)
         return np.tanh(conv2d(x, p["decoder.out.weight"], p["decoder.out.bias"])), new
 
+    def _gain(self, t: int):
+        if not self.cfg.additive:
+            return np.float32(1.0)
+        log_gain = self.p["log_gain"]
+        return np.exp(log_gain[min(t, len(log_gain) - 1)])
+
+    def _recon(self, prev, d, t: int):
+        if not self.cfg.additive:
+            return d
+        return d * self._gain(t) if prev is None else prev + d * self._gain(t)
+
     def compress(self, x, iterations: int):
         """(B, 3, H, W) float32 in [-0.9, 0.9] -> (T, B, bits, h, w) +-1."""
         enc = [(None, None)] * (len(self.cfg.enc) - 1)
         dec = [(None, None)] * self.cfg.dec_lstm
-        codes, r = [], x
-        for _ in range(iterations):
-            b, enc = self._encode_step(r, enc)
-            x_hat, dec = self._decode_step(b, dec)
+        codes, r, x_hat = [], x, None
+        for t in range(iterations):
+            b, enc = self._encode_step(r / self._gain(t), enc)
+            d, dec = self._decode_step(b, dec)
+            x_hat = self._recon(x_hat, d, t)
             codes.append(b)
             r = x - x_hat
         return np.stack(codes)
 
     def decompress(self, codes, all_steps: bool = False):
         dec = [(None, None)] * self.cfg.dec_lstm
-        steps = []
-        for b in codes:
-            x_hat, dec = self._decode_step(np.asarray(b, np.float32), dec)
+        steps, x_hat = [], None
+        for t, b in enumerate(codes):
+            d, dec = self._decode_step(np.asarray(b, np.float32), dec)
+            x_hat = self._recon(x_hat, d, t)
             steps.append(x_hat)
         return steps if all_steps else steps[-1]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .data import kodak_thumbs, list_images, make_pool
 from .metrics import patch_ssim, psnr
@@ -64,6 +65,9 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-amp", action="store_true", help="disable bf16 autocast")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ssim-weight", type=float, default=0.0,
+                   help="add this weight times (1 - patch SSIM) to each iteration's L2 loss "
+                        "(0: the paper's plain L2)")
     p.add_argument("--nonsquare", type=float, default=0.1,
                    help="share of batches cropped to a random non-square size (multiples of "
                         "the stride up to 32x32), so that any WxH keeps working; 0 reproduces "
@@ -103,13 +107,32 @@ def nonsquare_crop(x: torch.Tensor, rng: np.random.Generator, stride: int) -> to
     return x[:, :, y0:y0 + h, x0:x0 + w]
 
 
-def step_loss(model, x, iterations: int, mask_at, keep) -> torch.Tensor:
-    """Mean L2 over the unrolled iterations, plus the truncated-code term if mask_at."""
+def patch_ssim_torch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean patch SSIM of (B, 3, H, W) images in model range, as ``metrics.patch_ssim``
+    computes it on 8-bit pixels (8x8 patches per channel, no smoothing), differentiable.
+    Sides must be multiples of 8 (training crops are)."""
+    a, b = (a.float() + 0.9) / 1.8, (b.float() + 0.9) / 1.8  # [0, 1]: L = 1
+    mu_a, mu_b = F.avg_pool2d(a, 8), F.avg_pool2d(b, 8)
+    var_a = F.avg_pool2d(a * a, 8) - mu_a ** 2
+    var_b = F.avg_pool2d(b * b, 8) - mu_b ** 2
+    cov = F.avg_pool2d(a * b, 8) - mu_a * mu_b
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return ssim.mean()
+
+
+def step_loss(model, x, iterations: int, mask_at, keep, ssim_weight: float = 0.0):
+    """Mean loss over the unrolled iterations, plus the truncated-code term if mask_at.
+    Each reconstruction costs its L2 error, plus ssim_weight * (1 - patch SSIM)."""
+    def cost(o):
+        c = ((o.float() - x) ** 2).mean()
+        return c + ssim_weight * (1 - patch_ssim_torch(o, x)) if ssim_weight else c
     outs, masked = model(x, iterations, mask_at, keep)
-    loss = sum(((o.float() - x) ** 2).mean() for o in outs)
+    loss = sum(cost(o) for o in outs)
     if masked is None:
         return loss / len(outs)
-    return (loss + ((masked.float() - x) ** 2).mean()) / (len(outs) + 1)
+    return (loss + cost(masked)) / (len(outs) + 1)
 
 
 def lr_at(step: int, args) -> float:
@@ -155,7 +178,9 @@ def main(argv=None):
     else:
         t0 = time.time()
         pool = make_pool(args.data, args.pool, seed=args.seed)
-        np.save(pool_path, pool)
+        tmp = pool_path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, pool)
+        os.replace(tmp, pool_path)  # atomic: a run started beside this one never reads half
         print(f"made pool of {len(pool)} in {time.time() - t0:.0f}s", flush=True)
     val = kodak_thumbs(args.val) if args.val else None
     rng = np.random.default_rng(args.seed + step)
@@ -197,7 +222,7 @@ def main(argv=None):
         bits_per_it = cfg.bits_per_iteration(x.shape[3], x.shape[2])
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp):
-            loss = step_loss(model, x, args.iterations, mask_at, keep)
+            loss = step_loss(model, x, args.iterations, mask_at, keep, args.ssim_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
