@@ -36,17 +36,17 @@ def curve(model, thumbs, iterations=8):
         flat = codes[t].flatten(1)
         for nbytes in range(per_it // 8 if t < T - 1 else per_it // 8 + 1):
             if nbytes == 0 and whole is not None:   # no leftover bits: no extra step
-                o = whole
+                o = to_uint8(whole)
             else:
                 mb = flat.clone()
                 mb[:, nbytes * 8:] = 0
-                img, _ = model.decoder(mb.view_as(codes[t]), dec_s)
-                o = to_uint8(img)
+                d, _ = model.decoder(mb.view_as(codes[t]), dec_s)
+                o = to_uint8(model._recon(whole, d, t))
             out.append({"payload": t * per_it // 8 + nbytes,
                         "ssim": float(patch_ssim(thumbs, o).mean()),
                         "psnr": float(psnr(thumbs, o).mean())})
-        img, dec_s = model.decoder(codes[t], dec_s)
-        whole = to_uint8(img)
+        d, dec_s = model.decoder(codes[t], dec_s)
+        whole = model._recon(whole, d, t)
     return out
 
 

@@ -28,7 +28,7 @@ class WeightsInfo:
 
 
 REGISTRY: dict[int, WeightsInfo] = {}
-DEFAULT_ID = 1
+DEFAULT_ID = 2
 
 
 def _register(*infos: WeightsInfo) -> None:
@@ -92,4 +92,5 @@ def save_arrays(path, config: dict, arrays: dict[str, np.ndarray]) -> str:
 # --- the frozen registry: append only ---
 _register(
     WeightsInfo(1, "rnnc-w1.npz", "7437a99c06551d68fa6938e687f3f2b5b9a509a03d005519fd3d5b89b1cf0769", 8),
+    WeightsInfo(2, "rnnc-w2.npz", "0d2d40e581caf6ea69eae200b641fe8b0fe7b01435c501610d87befbec22fcca", 8),
 )
