@@ -5,6 +5,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from thumbcodec.cli import main
+from thumbcodec.weights import DEFAULT_ID
 
 from conftest import gradient
 
@@ -150,7 +151,7 @@ def test_encode_weights_option(tmp_path, example_paths):
     out = tmp_path / "w.rnnc"
     r = run("encode", example_paths[0], "--bytes", 40, "--weights", 1, "-o", out)
     assert r.exit_code == 0, r.output
-    assert json.loads(run("info", out, "--json").output)["weights_id"] == 1
+    assert json.loads(run("info", out, "--json").output)["weights_id"] == 1 != DEFAULT_ID
     r = run("encode", example_paths[0], "--bytes", 40, "--weights", 30, "-o", tmp_path / "v.rnnc")
     assert r.exit_code == 2 and "unknown weights id 30" in r.output
     assert not (tmp_path / "v.rnnc").exists()

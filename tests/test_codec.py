@@ -6,6 +6,7 @@ import thumbcodec
 from thumbcodec import HEADER_SIZE
 from thumbcodec.errors import FormatError, LimitError, ThumbcodecError, WeightsError
 from thumbcodec.format import Header
+from thumbcodec.weights import DEFAULT_ID
 from thumbcodec.metrics import psnr
 
 from conftest import gradient
@@ -22,7 +23,7 @@ def test_bytes_budget_is_exact(thumbs):
 def test_iterations_and_info(thumbs):
     data = thumbcodec.encode(thumbs[0], iterations=4)
     i = thumbcodec.info(data)
-    assert (i.width, i.height, i.weights_id, i.header_bytes) == (32, 32, 1, HEADER_SIZE)
+    assert (i.width, i.height, i.weights_id, i.header_bytes) == (32, 32, DEFAULT_ID, HEADER_SIZE)
     assert (i.payload_bytes, i.iterations, i.leftover_bits, i.bits_per_iteration) == (64, 4, 0, 128)
     i = thumbcodec.info(data[:40])
     assert (i.iterations, i.leftover_bits) == (2, 8 * 2)
