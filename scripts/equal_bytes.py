@@ -9,12 +9,16 @@ payload sizes; no extrapolation beyond a codec's smallest or largest point.
 import json
 import math
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from thumbcodec.stdcodecs import placeholders  # noqa: E402
 
 path = sys.argv[1] if len(sys.argv) > 1 else "docs/bench/quality.json"
 summary = json.load(open(path))["summary"]
 curves = {}
 for r in summary:
-    if r["codec"] in ("thumbhash", "blurhash"):
+    if r["codec"] in placeholders():
         continue
     pts = curves.setdefault(r["codec"], [])
     if not pts or r["headerless"] > pts[-1][0]:   # a floor repeats its smallest point
@@ -33,7 +37,8 @@ print("| thumbcodec payload | thumbcodec SSIM | best standard codec at the same 
       "| difference |")
 print("|---|---|---|---|")
 for b, s in ours:
-    best = max(((at(p, b), c) for c, p in curves.items() if at(p, b) is not None), default=None)
+    found = ((at(p, b), c) for c, p in curves.items())
+    best = max(((v, c) for v, c in found if v is not None), default=None)
     if best is None:
         print(f"| {b:.0f} B | {s:.3f} | none reaches this size | — |")
     else:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 PATCH = 8
-_C1 = (0.01 * 255) ** 2
-_C2 = (0.03 * 255) ** 2
 
 
 def _patches(img: np.ndarray) -> np.ndarray:
@@ -28,15 +26,21 @@ def _patches(img: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
+def ssim_from_moments(mu_a, mu_b, var_a, var_b, cov, peak: float = 255.0):
+    """SSIM from patch means, variances and covariance (NumPy arrays or torch tensors), for
+    pixels in [0, peak]: the one formula shared by the metric and the training loss."""
+    c1, c2 = (0.01 * peak) ** 2, (0.03 * peak) ** 2
+    return ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+
+
 def patch_ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Mean patch SSIM of uint8 images shaped (..., H, W, C); returns shape (...)."""
     pa, pb = _patches(a), _patches(b)
     mu_a, mu_b = pa.mean(-1), pb.mean(-1)
     var_a, var_b = pa.var(-1), pb.var(-1)
     cov = ((pa - mu_a[..., None]) * (pb - mu_b[..., None])).mean(-1)
-    ssim = ((2 * mu_a * mu_b + _C1) * (2 * cov + _C2)) / (
-        (mu_a ** 2 + mu_b ** 2 + _C1) * (var_a + var_b + _C2))
-    return ssim.mean(axis=(-3, -2, -1))
+    return ssim_from_moments(mu_a, mu_b, var_a, var_b, cov).mean(axis=(-3, -2, -1))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -98,14 +98,16 @@ class RNNCodec(nn.Module):
         if cfg.additive:
             self.log_gain = nn.Parameter(torch.tensor([1.0] + [0.5] * (GAINS - 1)).log())
 
-    def _gain(self, t: int):
-        return self.log_gain[min(t, GAINS - 1)].exp() if self.cfg.additive else 1.0
+    def _enc_in(self, r, t: int):
+        """What the encoder sees at iteration t: the residual (divided by g_t if additive)."""
+        return r / self.log_gain[min(t, GAINS - 1)].exp() if self.cfg.additive else r
 
     def _recon(self, prev, d, t: int):
         """The reconstruction after iteration t from the previous one and the decoder output."""
         if not self.cfg.additive:
             return d
-        return d * self._gain(t) if prev is None else prev + d * self._gain(t)
+        step = d * self.log_gain[min(t, GAINS - 1)].exp()
+        return step if prev is None else prev + step
 
     def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
         """Training pass: the reconstructions after each of ``iterations`` steps.
@@ -119,7 +121,7 @@ class RNNCodec(nn.Module):
         outs, masked, x_hat = [], None, None
         r = x
         for t in range(iterations):
-            b, enc_s = self.encoder(r / self._gain(t), enc_s)
+            b, enc_s = self.encoder(self._enc_in(r, t), enc_s)
             if dec_s is None:
                 dec_s = self.decoder.init_state(b)
             if t == mask_at:
@@ -140,7 +142,7 @@ class RNNCodec(nn.Module):
         dec_s = None
         codes, r, x_hat = [], x, None
         for t in range(iterations):
-            b, enc_s = self.encoder(r / self._gain(t), enc_s)
+            b, enc_s = self.encoder(self._enc_in(r, t), enc_s)
             if dec_s is None:
                 dec_s = self.decoder.init_state(b)
             d, dec_s = self.decoder(b, dec_s)

@@ -96,15 +96,17 @@ class NumpyCodec:
         return np.tanh(conv2d(x, p["decoder.out.weight"], p["decoder.out.bias"])), new
 
     def _gain(self, t: int):
-        if not self.cfg.additive:
-            return np.float32(1.0)
         log_gain = self.p["log_gain"]
         return np.exp(log_gain[min(t, len(log_gain) - 1)])
+
+    def _enc_in(self, r, t: int):
+        return r / self._gain(t) if self.cfg.additive else r
 
     def _recon(self, prev, d, t: int):
         if not self.cfg.additive:
             return d
-        return d * self._gain(t) if prev is None else prev + d * self._gain(t)
+        step = d * self._gain(t)
+        return step if prev is None else prev + step
 
     def compress(self, x, iterations: int):
         """(B, 3, H, W) float32 in [-0.9, 0.9] -> (T, B, bits, h, w) +-1."""
@@ -112,7 +114,7 @@ class NumpyCodec:
         dec = [(None, None)] * self.cfg.dec_lstm
         codes, r, x_hat = [], x, None
         for t in range(iterations):
-            b, enc = self._encode_step(r / self._gain(t), enc)
+            b, enc = self._encode_step(self._enc_in(r, t), enc)
             d, dec = self._decode_step(b, dec)
             x_hat = self._recon(x_hat, d, t)
             codes.append(b)

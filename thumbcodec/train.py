@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import kodak_thumbs, list_images, make_pool
-from .metrics import patch_ssim, psnr
+from .metrics import patch_ssim, psnr, ssim_from_moments
 from .model import Config, RNNCodec, to_input, to_uint8
 
 
@@ -111,15 +111,12 @@ def patch_ssim_torch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean patch SSIM of (B, 3, H, W) images in model range, as ``metrics.patch_ssim``
     computes it on 8-bit pixels (8x8 patches per channel, no smoothing), differentiable.
     Sides must be multiples of 8 (training crops are)."""
-    a, b = (a.float() + 0.9) / 1.8, (b.float() + 0.9) / 1.8  # [0, 1]: L = 1
+    a, b = (a.float() + 0.9) / 1.8, (b.float() + 0.9) / 1.8  # pixels in [0, 1]
     mu_a, mu_b = F.avg_pool2d(a, 8), F.avg_pool2d(b, 8)
     var_a = F.avg_pool2d(a * a, 8) - mu_a ** 2
     var_b = F.avg_pool2d(b * b, 8) - mu_b ** 2
     cov = F.avg_pool2d(a * b, 8) - mu_a * mu_b
-    c1, c2 = 0.01 ** 2, 0.03 ** 2
-    ssim = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
-        (mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
-    return ssim.mean()
+    return ssim_from_moments(mu_a, mu_b, var_a, var_b, cov, peak=1.0).mean()
 
 
 def step_loss(model, x, iterations: int, mask_at, keep, ssim_weight: float = 0.0):
