@@ -1,0 +1,258 @@
+"""Decoder weights for the browser (web/rnnc.js): the decoder half of a shipped weights id,
+int8 with one scale per output channel, written to web/rnnc-w<ID>.bin, and the manifest
+web/weights.json (file, bytes, sha256, what a decoder checks in a header) that rnnc.js reads
+and tests/test_web.py checks.
+
+    python tools/web_weights.py 1 2            # (re)write the files for ids 1 and 2
+    python tools/web_weights.py 3              # a new id later: the others stay listed
+    python tools/web_weights.py 2 --measure    # + SSIM lost on the Kodak thumbnails
+
+The file, little-endian, every array 4-byte aligned:
+
+    offset 0   4 bytes  magic "RNNW"
+    offset 4   4 bytes  J, length of the JSON description (padded with spaces to 4n)
+    offset 8   J bytes  {"weights_id", "config", "max_iterations", "tensors": [
+                          {"name", "shape", "dtype": "int8" | "float32",
+                           "offset", "scales"(int8 only: offset of shape[0] float32)}]}
+    8 + J      ...      the arrays; offsets count from here
+
+A weight w[o, ...] is stored as round(w / s[o]) with s[o] = max |w[o, ...]| / 127; biases
+and the additive variant's gains stay float32. The Python decoder with these weights is
+``web_codec(id)`` (NumpyCodec on the dequantized arrays); ``decode_web`` decodes .rnnc
+bytes with it, as rnnc.js does, and is what the browser test compares pixels with.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+MAGIC = b"RNNW"
+MANIFEST = "weights.json"
+HEADER_SIZE = 6          # of a .rnnc file (docs/format.md)
+
+
+def file_name(weights_id: int) -> str:
+    return f"rnnc-w{weights_id}.bin"
+
+
+def decoder_arrays(arrays: dict[str, np.ndarray], config: dict) -> dict[str, np.ndarray]:
+    """The parameters decompress() reads: decoder.*, and log_gain when additive."""
+    keep = {k: v for k, v in arrays.items() if k.startswith("decoder.")}
+    if config.get("additive"):
+        keep["log_gain"] = arrays["log_gain"]
+    return keep
+
+
+def quantize(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 per output channel (axis 0) -> (int8 values, float32 scales)."""
+    w = np.asarray(w, np.float32)
+    peak = np.abs(w.reshape(len(w), -1)).max(axis=1)
+    scales = np.where(peak > 0, peak / 127, 1).astype(np.float32)
+    q = np.rint(w / scales.reshape(-1, *[1] * (w.ndim - 1)))
+    return np.clip(q, -127, 127).astype(np.int8), scales
+
+
+def max_iterations(weights_id: int) -> int:
+    """Iterations a file of this id may hold, as the Python decoder enforces (probed with
+    thumbcodec.info on the header of an 8x8 file with growing payloads)."""
+    import thumbcodec
+    from thumbcodec.config import Config
+    from thumbcodec.weights import load_arrays
+    cfg = Config.from_dict(load_arrays(weights_id)[0])
+    L = math.ceil(math.ceil(8 / cfg.stride) ** 2 * cfg.bits / 8)
+    header = bytes([0x8E, 0x52, 1 << 5 | weights_id, 0, 0x70, 0x07])
+    n = 0
+    while n < 64:
+        try:
+            thumbcodec.info(header + bytes((n + 1) * L))
+        except ValueError:  # FormatError: payload too long
+            break
+        n += 1
+    return n
+
+
+def build(weights_id: int) -> bytes:
+    """The web weights file for a shipped weights id (deterministic)."""
+    from thumbcodec.weights import load_arrays
+    config, arrays = load_arrays(weights_id)
+    tensors, blobs, offset = [], [], 0
+    for name, w in sorted(decoder_arrays(arrays, config).items()):
+        w = np.asarray(w, np.float32)
+        entry = {"name": name, "shape": list(w.shape)}
+        if name.endswith(".weight"):
+            q, s = quantize(w)
+            entry.update(dtype="int8", offset=offset)
+            parts = [q.tobytes()]
+            pad = -len(parts[0]) % 4
+            parts.append(bytes(pad))
+            entry["scales"] = offset + len(parts[0]) + pad
+            parts.append(s.astype("<f4").tobytes())
+        else:
+            entry.update(dtype="float32", offset=offset)
+            parts = [w.astype("<f4").tobytes()]
+        blob = b"".join(parts)
+        blobs.append(blob)
+        offset += len(blob)
+        tensors.append(entry)
+    desc = {"weights_id": weights_id, "config": config,
+            "max_iterations": max_iterations(weights_id), "tensors": tensors}
+    js = json.dumps(desc, separators=(",", ":")).encode()
+    js += b" " * (-len(js) % 4)
+    return MAGIC + len(js).to_bytes(4, "little") + js + b"".join(blobs)
+
+
+def read(blob: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """Web weights file -> (description, {name: dequantized float32 array})."""
+    if blob[:4] != MAGIC:
+        raise ValueError("not a web weights file")
+    j = int.from_bytes(blob[4:8], "little")
+    desc = json.loads(blob[8: 8 + j])
+    data = blob[8 + j:]
+    out = {}
+    for t in desc["tensors"]:
+        n = int(np.prod(t["shape"]))
+        if t["dtype"] == "int8":
+            q = np.frombuffer(data, np.int8, n, t["offset"]).astype(np.float32)
+            s = np.frombuffer(data, "<f4", t["shape"][0], t["scales"])
+            out[t["name"]] = (q.reshape(t["shape"][0], -1) * s[:, None]).reshape(t["shape"])
+        else:
+            out[t["name"]] = np.frombuffer(data, "<f4", n, t["offset"]).reshape(t["shape"]).copy()
+    return desc, out
+
+
+def load_web(weights_id: int, folder: Path = WEB) -> tuple[dict, dict[str, np.ndarray]]:
+    return read((Path(folder) / file_name(weights_id)).read_bytes())
+
+
+def web_codec(weights_id: int, folder: Path = WEB):
+    """NumpyCodec running the web weights (dequantized), for comparisons."""
+    from thumbcodec.config import Config
+    from thumbcodec.npmodel import NumpyCodec
+    desc, arrays = load_web(weights_id, folder)
+    return NumpyCodec(Config.from_dict(desc["config"]), arrays)
+
+
+def to_codes(data: bytes, cfg) -> np.ndarray:
+    """.rnnc bytes -> (T, C, h, w) codes in {-1, 0, +1}, as docs/format.md decodes them
+    (a trailing partial iteration's missing bits 0; no payload: one all-zero step)."""
+    import thumbcodec
+    inf = thumbcodec.info(data)
+    s = cfg.stride
+    shape = (cfg.bits, math.ceil(inf.height / s), math.ceil(inf.width / s))
+    B = int(np.prod(shape))
+    L = math.ceil(B / 8)
+    steps = inf.iterations + (1 if inf.leftover_bits else 0)
+    codes = np.zeros((max(steps, 1), B), np.float32)
+    payload = data[HEADER_SIZE:]
+    for t in range(steps):
+        bits = np.unpackbits(np.frombuffer(payload[t * L: (t + 1) * L], np.uint8))[:B]
+        codes[t, : len(bits)] = bits.astype(np.float32) * 2 - 1
+    return codes.reshape(-1, *shape)
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """(B, 3, H, W) model range -> (B, H, W, 3) uint8, as thumbcodec.pixels.from_model."""
+    y = np.rint((np.asarray(x, np.float32) + np.float32(0.9)) * np.float32(255 / 1.8))
+    return np.clip(y, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
+def decode_web(datas: list[bytes], weights_id: int | None = None, all_steps: bool = False,
+               folder: Path = WEB) -> list:
+    """Decode .rnnc bytes with the web weights: (H, W, 3) uint8 arrays (or, with
+    all_steps, a list of them per file). Files of equal size and length decode together."""
+    import thumbcodec
+    codecs, groups, out = {}, {}, [None] * len(datas)
+    for i, d in enumerate(datas):
+        inf = thumbcodec.info(d)
+        wid = weights_id or inf.weights_id
+        if wid not in codecs:
+            codecs[wid] = web_codec(wid, folder)
+        codes = to_codes(d, codecs[wid].cfg)
+        groups.setdefault((wid, inf.width, inf.height, len(codes)), []).append((i, codes))
+    for (wid, w, h, _), items in groups.items():
+        # every step (the flag is positional: its name changes with the package's refactor)
+        steps = codecs[wid].decompress(np.stack([c for _, c in items], axis=1), True)
+        pics = [to_uint8(y)[:, :h, :w] for y in steps]
+        for j, (i, _) in enumerate(items):
+            seq = [np.ascontiguousarray(p[j]) for p in pics]
+            out[i] = seq if all_steps else seq[-1]
+    return out
+
+
+def write(ids: list[int], folder: Path = WEB) -> dict:
+    """Write the files for ids and merge them into the manifest; returns the manifest."""
+    folder.mkdir(exist_ok=True)
+    path = folder / MANIFEST
+    manifest = json.loads(path.read_text()) if path.exists() else {"weights": {}}
+    for wid in ids:
+        blob = build(wid)
+        desc = read(blob)[0]
+        _write_atomic(folder / file_name(wid), blob)
+        manifest["weights"][str(wid)] = {
+            "file": file_name(wid), "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "max_iterations": desc["max_iterations"],
+            "bits": desc["config"]["bits"], "stride": 2 ** len(desc["config"]["enc"])}
+    manifest["weights"] = dict(sorted(manifest["weights"].items(), key=lambda kv: int(kv[0])))
+    _write_atomic(path, (json.dumps(manifest, indent=1) + "\n").encode())
+    return manifest
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def measure(weights_id: int, kodak: str, budgets=(16, 32, 48, 64, 96, 128)) -> list[dict]:
+    """Patch SSIM of the float decoder and of the web weights on the Kodak thumbnails,
+    at header-less payloads of `budgets` bytes (files of budget + 6 bytes)."""
+    import thumbcodec
+    from thumbcodec.metrics import patch_ssim
+    from training.data import kodak_thumbs
+    thumbs = kodak_thumbs(kodak)
+    full = thumbcodec.encode_batch(list(thumbs), iterations=max_iterations(weights_id),
+                                   weights_id=weights_id)
+    rows = []
+    for b in budgets:
+        files = [d[: HEADER_SIZE + b] for d in full]
+        ref = np.stack([np.asarray(im) for im in thumbcodec.decode_batch(files, backend="numpy")])
+        web = np.stack(decode_web(files))
+        s_ref, s_web = patch_ssim(thumbs, ref).mean(), patch_ssim(thumbs, web).mean()
+        rows.append({"payload_bytes": b, "ssim_float": round(float(s_ref), 4),
+                     "ssim_web": round(float(s_web), 4),
+                     "ssim_lost": round(float(s_ref - s_web), 4),
+                     "max_level_diff": int(np.abs(ref.astype(int) - web).max()),
+                     "mean_level_diff": round(float(np.abs(ref.astype(int) - web).mean()), 3)})
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("ids", type=int, nargs="+", help="shipped weights ids to export")
+    ap.add_argument("--measure", action="store_true",
+                    help="also print the SSIM lost against the float decoder (Kodak)")
+    ap.add_argument("--kodak", default=str(ROOT.parent / "shared" / "data" / "kodak"))
+    a = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    manifest = write(a.ids)
+    for wid in a.ids:
+        print(json.dumps({"weights_id": wid, **manifest["weights"][str(wid)]}))
+    if a.measure:
+        for wid in a.ids:
+            for row in measure(wid, a.kodak):
+                print(json.dumps({"weights_id": wid, **row}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
