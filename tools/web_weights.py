@@ -24,6 +24,7 @@ bytes with it, as rnnc.js does, and is what the browser test compares pixels wit
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -133,6 +134,7 @@ def load_web(weights_id: int, folder: Path = WEB) -> tuple[dict, dict[str, np.nd
     return read((Path(folder) / file_name(weights_id)).read_bytes())
 
 
+@functools.lru_cache(maxsize=None)
 def web_codec(weights_id: int, folder: Path = WEB):
     """NumpyCodec running the web weights (dequantized), for comparisons."""
     from thumbcodec.config import Config

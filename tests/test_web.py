@@ -1,0 +1,164 @@
+"""web/rnnc.js in a real browser (headless Chromium from the Debian package `chromium`):
+every pixel against the Python decoder running the same web weights (<= 2 levels) and the
+float decoder (mean <= 1.5 levels), junk refused with the Python decoder's messages; and
+the web weights against their manifest and the shipped weights.
+
+Without chromium these tests skip, except under CI (CI set), where they fail.
+"""
+import base64
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import thumbcodec
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import web_serve  # noqa: E402
+import web_weights  # noqa: E402
+
+VEC = Path(__file__).parent / "vectors"
+WEB = ROOT / "web"
+
+
+def _header(width, height, weights_id=2, version=1):
+    w, h = width - 1, height - 1
+    return bytes([0x8E, 0x52, version << 5 | weights_id, w >> 4, (w & 0xF) << 4 | h >> 8, h & 0xFF])
+
+
+JUNK = {
+    "empty": b"",
+    "one-byte": b"\x8e",
+    "cut-header": b"\x8eR\x22\x01",
+    "text": b"hello, world",
+    "wrong-magic": b"\x89PNG\r\n\x1a\n" + bytes(20),
+    "version-2": _header(32, 32, version=2) + bytes(16),
+    "weights-0": _header(32, 32, weights_id=0),
+    "weights-9": _header(32, 32, weights_id=9) + bytes(16),
+    "too-large": _header(4096, 4096),
+    "too-long": _header(32, 32) + bytes(16 * 8 + 1),
+}
+
+
+def _cases():
+    """(name, bytes, iterations or None): the vectors, random cuts of them, junk."""
+    vectors = sorted(VEC.glob("*.rnnc"))
+    out = [(p.stem, p.read_bytes(), None) for p in vectors]
+    rng = np.random.default_rng(16)
+    for k in range(14):
+        p = vectors[rng.integers(len(vectors))]
+        d = p.read_bytes()
+        n = int(rng.integers(6, len(d)))
+        out.append((f"cut{k}-{p.stem}-{n}B", d[:n], None))
+    d = (VEC / "w2-texture-134B.rnnc").read_bytes()
+    out.append(("w2-texture-134B-iterations-3", d, 3))
+    out += [(f"junk-{k}", v, None) for k, v in JUNK.items()]
+    return out
+
+
+def _chromium_or_skip():
+    if web_serve.chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing under CI: .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def page():
+    _chromium_or_skip()
+    cases = _cases()
+    listing = [{"name": n, "base64": base64.b64encode(d).decode(),
+                **({} if it is None else {"iterations": it})} for n, d, it in cases]
+    result = web_serve.run_page("/tests/web/test.html",
+                                {"/cases.json": json.dumps(listing).encode()}, timeout=90)
+    assert "fatal" not in result, result.get("fatal")
+    return cases, result
+
+
+def _rgb(c):
+    a = np.frombuffer(base64.b64decode(c["rgba"]), np.uint8).reshape(c["height"], c["width"], 4)
+    assert (a[..., 3] == 255).all()
+    return a[..., :3].astype(int)
+
+
+def _python_error(data):
+    try:
+        thumbcodec.decode(data, backend="numpy")
+    except thumbcodec.ThumbcodecError as e:
+        return str(e).replace("max_pixels", "maxPixels")
+    return None
+
+
+def test_pixels_match_python(page):
+    cases, result = page
+    got = {c["name"]: c for c in result["cases"]}
+    names, datas = [], []
+    for name, data, iterations in cases:
+        if name.startswith("junk-"):
+            continue
+        if iterations is not None:  # the first `iterations` steps = the file cut after them
+            L = web_weights.to_codes(data, web_weights.web_codec(2).cfg)[0].size // 8
+            data = data[: 6 + iterations * L]
+        names.append(name)
+        datas.append(data)
+    web = web_weights.decode_web(datas)
+    flt = thumbcodec.decode_batch(datas, backend="numpy")
+    assert len(names) == len(cases) - len(JUNK)
+    for name, w, f in zip(names, web, flt):
+        c = got[name]
+        assert "error" not in c, (name, c.get("error"))
+        assert c["isImageData"]
+        js, w, f = _rgb(c), w.astype(int), np.asarray(f, int)
+        assert js.shape == w.shape == f.shape, name
+        assert np.abs(js - w).max() <= 2, name
+        assert np.abs(js - f).mean() <= 1.5, name
+
+
+def test_junk_is_refused_with_python_messages(page):
+    _, result = page
+    got = {c["name"]: c for c in result["cases"]}
+    for name, data in JUNK.items():
+        c = got[f"junk-{name}"]
+        assert c.get("isError"), (name, c)
+        assert c["error"] == _python_error(data), name
+    assert result["workerError"] == _python_error(base64.b64decode("AAAA"))
+
+
+def test_batch_worker_progressive_dataurl(page):
+    _, result = page
+    assert result["batchSame"] and result["workerSame"]
+    p = result["progressive"]
+    n = len(p["steps"])
+    assert p["steps"] == [[t, n] for t in range(1, n + 1)] and n == 8
+    assert p["lastSame"]
+    first = _rgb(p["first"])
+    data = (VEC / f"{p['name']}.rnnc").read_bytes()
+    assert np.abs(first - web_weights.decode_web([data[:6 + 16]])[0]).max() <= 2
+    assert result["dataURL"] == {"prefix": "data:image/png;base64,", "size": [32, 32]}
+
+
+def test_web_weights_match_manifest_and_shipped_weights():
+    manifest = json.loads((WEB / "weights.json").read_text())["weights"]
+    assert {"1", "2"} <= set(manifest)
+    for wid, entry in manifest.items():
+        blob = (WEB / entry["file"]).read_bytes()
+        assert len(blob) == entry["bytes"] <= 1_500_000
+        assert hashlib.sha256(blob).hexdigest() == entry["sha256"]
+        assert blob == web_weights.build(int(wid)), f"web weights {wid} are stale: rerun tools/web_weights.py"
+
+
+def test_web_weights_are_close_to_float_weights():
+    from thumbcodec.weights import load_arrays
+    _, shipped = load_arrays(2)
+    _, web = web_weights.load_web(2)
+    for name, w in web.items():
+        ref = shipped[name]
+        # int8 per output channel: within half a step of that channel's scale
+        step = np.abs(ref.reshape(len(ref), -1)).max(1) / 127 if name.endswith(".weight") else 0
+        err = np.abs(w - ref).reshape(len(ref), -1).max(1)
+        assert (err <= step / 2 + 1e-7).all(), name

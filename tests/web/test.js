@@ -1,0 +1,51 @@
+// Decodes every case the test server lists, four ways (one file at a time, all together,
+// in the Worker, progressively), and POSTs what came out; tests/test_web.py judges it.
+import { decode, decodeAll, decodeInWorker, toDataURL } from "/web/rnnc.js";
+
+const b64 = (u8) => { let s = ""; for (const b of u8) s += String.fromCharCode(b); return btoa(s); };
+const post = (body) => fetch("/result", { method: "POST", body: JSON.stringify(body) });
+const pixels = (img) => ({ width: img.width, height: img.height, rgba: b64(img.data),
+                           isImageData: img instanceof ImageData });
+const same = (a, b) => a.width === b.width && a.height === b.height &&
+  a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
+
+async function loads(url) {  // does an <img> accept the data URL? -> [width, height]
+  const im = new Image();
+  im.src = url;
+  await im.decode();
+  return [im.naturalWidth, im.naturalHeight];
+}
+
+async function main() {
+  const cases = await (await fetch("/cases.json")).json();
+  const out = { cases: [] };
+  const good = [];
+  for (const c of cases) {
+    try {
+      const img = await decode(c.base64, c.iterations === undefined ? {} : { iterations: c.iterations });
+      out.cases.push({ name: c.name, ...pixels(img) });
+      if (c.iterations === undefined) good.push([c, img]);
+    } catch (e) {
+      out.cases.push({ name: c.name, error: e.message, isError: e instanceof Error });
+    }
+  }
+  // all the good files in one call (batched per size) and in the Worker: the same pixels
+  const files = good.map(([c]) => c.base64);
+  const batch = await decodeAll(files);
+  out.batchSame = batch.every((img, i) => same(img, good[i][1]));
+  const viaWorker = await decodeInWorker(files);
+  out.workerSame = viaWorker.every((img, i) => same(img, good[i][1]));
+  out.workerError = await decodeInWorker(["AAAA"]).then(() => null, (e) => e instanceof Error && e.message);
+  // progressive: one call per step, the last equal to the final image
+  const [c0, img0] = good.find(([c]) => c.name.includes("134B"));
+  const steps = [];
+  const fin = await decode(c0.base64, { onStep: (img, t, n) => steps.push([t, n, img]) });
+  out.progressive = { name: c0.name, steps: steps.map(([t, n]) => [t, n]),
+                      lastSame: same(steps.at(-1)[2], fin) && same(fin, img0),
+                      first: pixels(steps[0][2]) };
+  const url = await toDataURL(c0.base64);
+  out.dataURL = { prefix: url.slice(0, 22), size: await loads(url) };
+  await post(out);
+}
+
+main().catch((e) => post({ fatal: String(e && e.stack || e) }));
