@@ -62,6 +62,7 @@ static void block4x8(float *out, const float **src, int T, int C, const float *w
     }
     for (int t = 0; t < T; t++) {
         const float *s0 = src[t], *s1 = src[T + t], *s2 = src[2 * T + t], *s3 = src[3 * T + t];
+        if (s0 == zeros && s1 == zeros && s2 == zeros && s3 == zeros) continue;  /* padding */
         const float *wt = w + t * C * O;
         for (int c = 0; c < C; c++, wt += O) {
             v128_t w0 = wasm_v128_load(wt), w1 = wasm_v128_load(wt + 4);
@@ -97,6 +98,7 @@ static void block4x4(float *out, const float **src, int T, int C, const float *w
     }
     for (int t = 0; t < T; t++) {
         const float *s0 = src[t], *s1 = src[T + t], *s2 = src[2 * T + t], *s3 = src[3 * T + t];
+        if (s0 == zeros && s1 == zeros && s2 == zeros && s3 == zeros) continue;
         const float *wt = w + t * C * O;
         for (int c = 0; c < C; c++, wt += O) {
             v128_t w0 = wasm_v128_load(wt);
