@@ -136,6 +136,8 @@ def test_batch_worker_progressive_dataurl(page):
     n = len(p["steps"])
     assert p["steps"] == [[t, n] for t in range(1, n + 1)] and n == 8
     assert p["lastSame"]
+    w = result["workerProgressive"]  # the Worker posts the same steps
+    assert w["steps"] == [[0, t, n, True] for t in range(1, n + 1)] and w["lastSame"]
     first = _rgb(p["first"])
     data = (VEC / f"{p['name']}.rnnc").read_bytes()
     assert np.abs(first - web_weights.decode_web([data[:6 + 16]])[0]).max() <= 2

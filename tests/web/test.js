@@ -43,6 +43,9 @@ async function main() {
   out.progressive = { name: c0.name, steps: steps.map(([t, n]) => [t, n]),
                       lastSame: same(steps.at(-1)[2], fin) && same(fin, img0),
                       first: pixels(steps[0][2]) };
+  const workerSteps = [];
+  const wfin = await decodeInWorker([c0.base64], { onStep: (i, img, t, n) => workerSteps.push([i, t, n, same(img, steps[t - 1][2])]) });
+  out.workerProgressive = { steps: workerSteps, lastSame: same(wfin[0], fin) };
   const url = await toDataURL(c0.base64);
   out.dataURL = { prefix: url.slice(0, 22), size: await loads(url) };
   await post(out);
