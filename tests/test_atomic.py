@@ -8,7 +8,7 @@ import time
 
 from PIL import Image
 
-from thumbcodec.codec import write_atomic
+from thumbcodec.files import write_atomic
 from thumbcodec.format import parse_header
 
 from conftest import gradient
@@ -20,7 +20,7 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path):
 
     def writer(p):
         for _ in range(50):
-            write_atomic(dst, p)
+            write_atomic(dst, p, overwrite=True)
 
     threads = [threading.Thread(target=writer, args=(p,)) for p in payloads]
     for t in threads:
@@ -28,6 +28,27 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path):
     for t in threads:
         t.join()
     assert dst.read_bytes() in payloads
+    assert [p.name for p in tmp_path.iterdir()] == ["x.rnnc"]
+
+
+def test_exclusive_writers_one_wins_and_nothing_is_replaced(tmp_path):
+    dst = tmp_path / "x.rnnc"
+    wins, refused = [], []
+
+    def writer(p):
+        try:
+            write_atomic(dst, p)
+            wins.append(p)
+        except FileExistsError:
+            refused.append(p)
+
+    threads = [threading.Thread(target=writer, args=(bytes([i]) * 100,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1 and len(refused) == 7
+    assert dst.read_bytes() == wins[0]
     assert [p.name for p in tmp_path.iterdir()] == ["x.rnnc"]
 
 

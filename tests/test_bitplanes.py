@@ -2,6 +2,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from thumbcodec.bitplanes import bytes_to_codes, codes_to_bytes
+from thumbcodec.format import Layout
 
 
 def _codes(rng, t, shape):
@@ -17,9 +18,9 @@ def test_round_trip_and_every_prefix(t, c, h, w, seed):
     B = c * h * w
     L = -(-B // 8)
     assert len(data) == t * L
-    assert np.array_equal(bytes_to_codes(data, (c, h, w)), codes)
+    assert np.array_equal(bytes_to_codes(data, Layout((c, h, w), 16)), codes)
     for n in range(len(data) + 1):
-        got = bytes_to_codes(data[:n], (c, h, w)).reshape(-1, B)
+        got = bytes_to_codes(data[:n], Layout((c, h, w), 16)).reshape(-1, B)
         whole, rest = divmod(n, L)
         assert len(got) == whole + (rest > 0)
         flat = codes.reshape(-1, B)
@@ -42,7 +43,7 @@ def test_hand_built_golden_file():
     """tests/vectors/golden.rnnc, built by hand from docs/format.md (see the comments)."""
     from pathlib import Path
 
-    from thumbcodec.format import HEADER_SIZE, Header, parse_header
+    from thumbcodec.format import HEADER_SIZE, Header, layout, parse_header
 
     data = (Path(__file__).parent / "vectors" / "golden.rnnc").read_bytes()
     # header: magic 8E 52, version 1 / weights 1 = 0x21, width-1 = 15, height-1 = 7
@@ -56,6 +57,6 @@ def test_hand_built_golden_file():
     it3[:4] = -1
     it3[2:4] = [[[1, 1]]]             # bits 0000 1111: channels 0,1 -> -1; channels 2,3 -> +1
     expected = np.stack([it1, it2, it3]).astype(np.float32)
-    got = bytes_to_codes(data[HEADER_SIZE:], (8, 1, 2))
+    got = bytes_to_codes(data[HEADER_SIZE:], layout(16, 8, stride=8, bits=8))
     assert np.array_equal(got, expected)
     assert data[HEADER_SIZE:HEADER_SIZE + 4] == codes_to_bytes(expected[:2])

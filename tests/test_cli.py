@@ -118,7 +118,7 @@ def test_usage_errors_exit_2(example_paths):
 
 
 def test_every_command_has_help_with_example():
-    for cmd in ["encode", "decode", "info", "train"]:
+    for cmd in ["encode", "decode", "info"]:
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "Example: thumbcodec " + cmd in r.output
 
@@ -155,25 +155,3 @@ def test_encode_weights_option(tmp_path, example_paths):
     r = run("encode", example_paths[0], "--bytes", 40, "--weights", 30, "-o", tmp_path / "v.rnnc")
     assert r.exit_code == 2 and "unknown weights id 30" in r.output
     assert not (tmp_path / "v.rnnc").exists()
-
-
-def test_train_command_runs_and_checks_its_inputs(tmp_path):
-    data = tmp_path / "photos"
-    data.mkdir()
-    for i in range(3):
-        Image.fromarray(gradient(64 + 8 * i, 48, seed=i)).save(data / f"p{i}.png")
-    out = tmp_path / "run"
-    small = '{"enc": [8, 8, 8], "dec_in": 8, "dec": [8, 8, 8]}'
-    r = run("train", "--data", data, "--out", out, "--pool", 64, "--batch", 4,
-            "--iterations", 2, "--stop-step", 3, "--val-every", 999, "--threads", 1,
-            "--config", small)
-    assert r.exit_code == 0, r.output
-    assert (out / "ckpt.pt").exists()
-    assert '"step": 3' in (out / "log.jsonl").read_text()
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    r = CliRunner().invoke(main, ["train", "--data", str(empty), "--out", str(out)])
-    assert r.exit_code == 2 and "no images there" in r.output
-    r = CliRunner().invoke(main, ["train", "--data", str(data), "--out", str(out),
-                                  "--config", '{"depth": 3}'])
-    assert r.exit_code == 2 and "--config" in r.output

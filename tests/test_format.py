@@ -53,12 +53,20 @@ def test_header_pack_refuses_bad_fields():
 
 
 def test_payload_layout():
-    assert F.payload_layout(0, 128) == (0, 0)
-    assert F.payload_layout(58, 128) == (3, 80)
-    assert F.payload_layout(16 * 16, 128) == (16, 0)
+    lay = F.layout(32, 32, stride=8, bits=8)  # 4 x 4 positions x 8 channels
+    assert (lay.shape, lay.bits_per_iteration, lay.iteration_bytes) == ((8, 4, 4), 128, 16)
+    assert lay.split(0) == (0, 0)
+    assert lay.split(58) == (3, 80)
+    assert lay.split(16 * 16) == (16, 0)
     with pytest.raises(FormatError, match="longer than 16 iterations"):
-        F.payload_layout(16 * 16 + 1, 128)
-    assert F.payload_layout(5, 12) == (2, 8)  # 2-byte iterations, 12 bits each
+        lay.split(16 * 16 + 1)
+    assert F.Layout((3, 1, 4), 16).split(5) == (2, 8)  # 2-byte iterations, 12 bits each
+    # weights trained for fewer iterations cap the payload; none may exceed MAX_ITERATIONS
+    assert F.layout(32, 32, 8, 8, max_iterations=8).split(128) == (8, 0)
+    with pytest.raises(FormatError, match="longer than 8 iterations"):
+        F.layout(32, 32, 8, 8, max_iterations=8).split(129)
+    assert F.layout(32, 32, 8, 8, max_iterations=99).max_iterations == F.MAX_ITERATIONS
+    assert F.layout(7, 33, 8, 8).shape == (8, 5, 1)  # ceil(33/8) rows, ceil(7/8) columns
 
 
 def test_doc_table_matches_constants():

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from thumbcodec.format import layout
 from thumbcodec.layers import Binarizer, ConvLSTMCell
 from thumbcodec.metrics import patch_ssim
 from thumbcodec.model import Config, RNNCodec, to_input, to_uint8
 from thumbcodec.npmodel import NumpyCodec
-from thumbcodec.train import patch_ssim_torch, step_loss
+from training.train import patch_ssim_torch, step_loss
 
 
 def test_conv_lstm_stride_applies_to_input_only():
@@ -48,9 +49,9 @@ def test_shapes_and_bits_per_iteration():
     codes = m.compress(x, 4)
     s = cfg.stride
     assert codes.shape == (4, 3, cfg.bits, 32 // s, 32 // s)
-    assert codes[0].numel() // 3 == cfg.bits_per_iteration(32, 32) == 128
-    assert cfg.bits_per_iteration(48, 40) == -(-48 // s) * -(-40 // s) * cfg.bits
-    steps = m.decompress(codes, all_steps=True)
+    assert codes[0].numel() // 3 == layout(32, 32, s, cfg.bits).bits_per_iteration == 128
+    assert m.compress(torch.zeros(1, 3, 40, 48), 1)[0, 0].shape == layout(48, 40, s, cfg.bits).shape
+    steps = m.decompress(codes, progressive=True)
     assert len(steps) == 4 and steps[0].shape == x.shape
 
 
@@ -84,7 +85,7 @@ def test_to_uint8_inverts_to_input():
 
 
 def test_nonsquare_crop_gives_rectangles_on_the_code_grid():
-    from thumbcodec.train import nonsquare_crop
+    from training.train import nonsquare_crop
     x = torch.zeros(2, 3, 32, 32)
     rng = np.random.default_rng(0)
     shapes = {tuple(nonsquare_crop(x, rng, 8).shape[2:]) for _ in range(200)}
@@ -107,14 +108,14 @@ def test_training_pass_matches_compress_then_decompress(additive):
     with torch.no_grad():
         outs, _ = m(x, 3)
     codes = m.compress(x, 3)
-    steps = m.decompress(codes, all_steps=True)
+    steps = m.decompress(codes, progressive=True)
     for o, s in zip(outs, steps):
         assert torch.allclose(o, s, atol=1e-6)
     if additive:  # the running sum: step 2 adds gain_2 * (a decoder output in [-1, 1])
         assert (steps[1] - steps[0]).abs().max() <= m.log_gain[1].exp() + 1e-6
     npm = NumpyCodec(cfg, {k: v.numpy() for k, v in m.state_dict().items()})
     assert np.array_equal(npm.compress(x.numpy(), 3), codes.numpy())
-    for a, b in zip(npm.decompress(codes.numpy(), all_steps=True), steps):
+    for a, b in zip(npm.decompress(codes.numpy(), progressive=True), steps):
         assert np.abs(a - b.numpy()).max() < 1e-4
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from thumbcodec import placeholder
+from benchmarks import placeholder
 from thumbcodec.metrics import psnr
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from bitarray import bitarray
 
-from .format import iteration_bytes, payload_layout
+from .format import Layout
 
 
 def codes_to_bytes(codes: np.ndarray) -> bytes:
@@ -22,17 +22,14 @@ def codes_to_bytes(codes: np.ndarray) -> bytes:
     return bytes(out)
 
 
-def bytes_to_codes(payload: bytes, shape: tuple[int, int, int],
-                   max_iterations: int | None = None) -> np.ndarray:
+def bytes_to_codes(payload: bytes, layout: Layout) -> np.ndarray:
     """Payload bytes -> (T, C, h, w) float32 codes in {-1, 0, +1}.
 
     T counts a trailing partial iteration, whose missing bits are 0. An empty payload gives
-    T = 0.
+    T = 0. A payload longer than the layout allows is a FormatError.
     """
-    B = int(np.prod(shape))
-    L = iteration_bytes(B)
-    kw = {} if max_iterations is None else {"max_iterations": max_iterations}
-    whole, leftover = payload_layout(len(payload), B, **kw)
+    B, L = layout.bits_per_iteration, layout.iteration_bytes
+    whole, leftover = layout.split(len(payload))
     steps = whole + (1 if leftover else 0)
     codes = np.zeros((steps, B), np.float32)
     for t in range(steps):
@@ -41,4 +38,4 @@ def bytes_to_codes(payload: bytes, shape: tuple[int, int, int],
         n = min(len(bits), B)
         vals = np.frombuffer(bits[:n].unpack(), np.uint8)
         codes[t, :n] = vals.astype(np.float32) * 2 - 1
-    return codes.reshape(steps, *shape)
+    return codes.reshape(steps, *layout.shape)

@@ -1,7 +1,6 @@
 """Model hyper-parameters: one dataclass, stored with the weights. No torch here."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 
@@ -23,10 +22,6 @@ class Config:
     def stride(self) -> int:
         """Pixels per code position along each axis: 2 ** number of encoder stages."""
         return 2 ** len(self.enc)
-
-    def bits_per_iteration(self, width: int, height: int) -> int:
-        s = self.stride
-        return math.ceil(width / s) * math.ceil(height / s) * self.bits
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -4,6 +4,10 @@
     offset 2  1 byte   version (bits 7-5) | weights id (bits 4-0)
     offset 3  3 bytes  width-1 (12 bits) | height-1 (12 bits), big-endian
     offset 6  ...      payload: iterations of ceil(B/8) bytes each
+
+The layout of a payload (bits per iteration, bytes per iteration, how many iterations it
+may hold) follows from the header and the registry entry of its weights id, in one
+function: ``layout``. Nothing here loads a network.
 """
 from __future__ import annotations
 
@@ -68,16 +72,40 @@ def parse_header(data: bytes, max_pixels: int | None = None) -> Header:
     return Header(width, height, weights_id, version)
 
 
-def iteration_bytes(bits_per_iteration: int) -> int:
-    return math.ceil(bits_per_iteration / 8)
+@dataclass(frozen=True)
+class Layout:
+    """How the payload of an image of a given size is cut, for one weights id."""
+    shape: tuple[int, int, int]  # codes per iteration: (bit channels, rows, columns)
+    max_iterations: int          # the most a payload may hold
+
+    @property
+    def bits_per_iteration(self) -> int:
+        c, h, w = self.shape
+        return c * h * w
+
+    @property
+    def iteration_bytes(self) -> int:
+        return math.ceil(self.bits_per_iteration / 8)
+
+    @property
+    def max_payload(self) -> int:
+        return self.max_iterations * self.iteration_bytes
+
+    def split(self, payload_len: int) -> tuple[int, int]:
+        """(whole iterations, leftover bits of a trailing partial iteration) in a payload
+        of ``payload_len`` bytes; FormatError if it is longer than allowed."""
+        if payload_len > self.max_payload:
+            raise FormatError(f"payload of {payload_len} bytes is longer than "
+                              f"{self.max_iterations} iterations of {self.iteration_bytes} bytes")
+        whole, rest = divmod(payload_len, self.iteration_bytes)
+        return whole, min(8 * rest, self.bits_per_iteration)
 
 
-def payload_layout(payload_len: int, bits_per_iteration: int,
-                   max_iterations: int = MAX_ITERATIONS) -> tuple[int, int]:
-    """(whole iterations, leftover bits of a trailing partial iteration) for a payload."""
-    L = iteration_bytes(bits_per_iteration)
-    if payload_len > max_iterations * L:
-        raise FormatError(f"payload of {payload_len} bytes is longer than {max_iterations} "
-                          f"iterations of {L} bytes")
-    whole, rest = divmod(payload_len, L)
-    return whole, min(8 * rest, bits_per_iteration)
+def layout(width: int, height: int, stride: int, bits: int,
+           max_iterations: int = MAX_ITERATIONS) -> Layout:
+    """The payload layout of a width x height image for weights whose code stride is
+    ``stride`` pixels with ``bits`` channels, trained for ``max_iterations`` (the registry
+    entry's fields): ceil(W/s) x ceil(H/s) x bits codes per iteration, at most
+    min(max_iterations, MAX_ITERATIONS) iterations."""
+    return Layout((bits, math.ceil(height / stride), math.ceil(width / stride)),
+                  min(max_iterations, MAX_ITERATIONS))

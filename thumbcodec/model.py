@@ -1,6 +1,6 @@
 """The conv/deconv LSTM codec of Toderici et al. 2016 (§3.6).
 
-Data flow for one iteration t (x in [-0.9, 0.9], r_0 = x)::
+Data flow for one iteration t (x in model range [-0.9, 0.9], r_0 = x)::
 
     r_{t-1} --Encoder(LSTM state)--> Binarizer --> b_t in {-1,+1}^(bits x H/s x W/s)
     b_t --Decoder(LSTM state)--> d_t   (through tanh)
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from .config import Config
 from .layers import Binarizer, ConvLSTMCell
+from .pixels import from_model, to_model
 
 
 class Encoder(nn.Module):
@@ -109,21 +110,24 @@ class RNNCodec(nn.Module):
         step = d * self.log_gain[min(t, GAINS - 1)].exp()
         return step if prev is None else prev + step
 
-    def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
-        """Training pass: the reconstructions after each of ``iterations`` steps.
+    def unroll(self, x=None, iterations: int = 0, codes=None, mask_at=None, keep=None):
+        """The one iteration loop. Encodes ``x`` for ``iterations`` steps (or decodes the
+        given ``codes``, (T, B, bits, h, w)), yielding per step (b_t, x_hat_t, masked_t).
 
-        If ``mask_at`` is given, also returns the reconstruction at that step decoded from
-        a code whose bits beyond ``keep[i]`` (in file order) are zeroed, as a truncated file
-        would be. That extra decode does not change the states used afterwards.
+        ``masked_t`` (at step ``mask_at`` only, in training) is the reconstruction decoded
+        from b_t with its bits beyond ``keep[i]`` (in file order) zeroed, as a truncated file
+        would be; that extra decode does not change the states used afterwards.
         """
-        enc_s = self.encoder.init_state(x)
-        dec_s = None
-        outs, masked, x_hat = [], None, None
-        r = x
-        for t in range(iterations):
-            b, enc_s = self.encoder(self._enc_in(r, t), enc_s)
+        enc_s = self.encoder.init_state(x) if codes is None else None
+        dec_s, x_hat, r = None, None, x
+        for t in range(iterations if codes is None else len(codes)):
+            if codes is None:
+                b, enc_s = self.encoder(self._enc_in(r, t), enc_s)
+            else:
+                b = codes[t]
             if dec_s is None:
                 dec_s = self.decoder.init_state(b)
+            masked = None
             if t == mask_at:
                 flat = b.flatten(1)
                 idx = torch.arange(flat.shape[1], device=b.device)
@@ -131,48 +135,39 @@ class RNNCodec(nn.Module):
                 masked = self._recon(x_hat, self.decoder(mb.view_as(b), dec_s)[0], t)
             d, dec_s = self.decoder(b, dec_s)
             x_hat = self._recon(x_hat, d, t)
+            yield b, x_hat, masked
+            if codes is None:
+                r = x - x_hat
+
+    def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
+        """Training pass: (the reconstructions after each of ``iterations`` steps, the
+        truncated-code reconstruction at ``mask_at`` or None)."""
+        outs, masked = [], None
+        for _, x_hat, m in self.unroll(x, iterations, mask_at=mask_at, keep=keep):
             outs.append(x_hat)
-            r = x - x_hat
+            masked = m if m is not None else masked
         return outs, masked
 
     @torch.no_grad()
     def compress(self, x, iterations: int):
-        """(B, 3, H, W) in [-0.9, 0.9], H and W multiples of stride -> (T, B, bits, h, w) +-1."""
-        enc_s = self.encoder.init_state(x)
-        dec_s = None
-        codes, r, x_hat = [], x, None
-        for t in range(iterations):
-            b, enc_s = self.encoder(self._enc_in(r, t), enc_s)
-            if dec_s is None:
-                dec_s = self.decoder.init_state(b)
-            d, dec_s = self.decoder(b, dec_s)
-            x_hat = self._recon(x_hat, d, t)
-            codes.append(b)
-            r = x - x_hat
-        return torch.stack(codes)
+        """(B, 3, H, W) in model range, H and W multiples of stride -> (T, B, bits, h, w) +-1."""
+        return torch.stack([b for b, _, _ in self.unroll(x, iterations)])
 
     @torch.no_grad()
-    def decompress(self, codes, all_steps: bool = False):
+    def decompress(self, codes, progressive: bool = False):
         """(T, B, bits, h, w) codes in {-1, 0, +1} -> images (B, 3, H, W) in [-1, 1].
 
-        With ``all_steps`` returns the list of the T progressive reconstructions.
+        With ``progressive`` returns the list of the T reconstructions, one per iteration.
         """
-        dec_s = self.decoder.init_state(codes[0])
-        steps, x_hat = [], None
-        for t, b in enumerate(codes):
-            d, dec_s = self.decoder(b, dec_s)
-            x_hat = self._recon(x_hat, d, t)
-            steps.append(x_hat)
-        return steps if all_steps else steps[-1]
+        recons = [x_hat for _, x_hat, _ in self.unroll(codes=codes)]
+        return recons if progressive else recons[-1]
 
 
 def to_input(batch_u8: np.ndarray, device) -> torch.Tensor:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float in [-0.9, 0.9]."""
-    x = torch.from_numpy(np.ascontiguousarray(batch_u8)).to(device)
-    return x.permute(0, 3, 1, 2).float().mul_(1.8 / 255).sub_(0.9)
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float tensor in model range (``pixels.to_model``)."""
+    return torch.from_numpy(to_model(batch_u8)).to(device)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(B, 3, H, W) in model range -> (B, H, W, 3) uint8 (the inverse of ``to_input``)."""
-    y = ((x.float() + 0.9) * (255 / 1.8)).round().clamp(0, 255).to(torch.uint8)
-    return y.permute(0, 2, 3, 1).cpu().numpy()
+    """(B, 3, H, W) tensor in model range -> (B, H, W, 3) uint8 (``pixels.from_model``)."""
+    return from_model(x.detach().float().cpu().numpy())

@@ -108,24 +108,29 @@ class NumpyCodec:
         step = d * self._gain(t)
         return step if prev is None else prev + step
 
-    def compress(self, x, iterations: int):
-        """(B, 3, H, W) float32 in [-0.9, 0.9] -> (T, B, bits, h, w) +-1."""
+    def unroll(self, x=None, iterations: int = 0, codes=None):
+        """The one iteration loop: encodes ``x`` for ``iterations`` steps (or decodes
+        ``codes``), yielding (b_t, x_hat_t) per step, as ``model.RNNCodec.unroll``."""
         enc = [(None, None)] * (len(self.cfg.enc) - 1)
         dec = [(None, None)] * self.cfg.dec_lstm
-        codes, r, x_hat = [], x, None
-        for t in range(iterations):
-            b, enc = self._encode_step(self._enc_in(r, t), enc)
+        x_hat, r = None, x
+        for t in range(iterations if codes is None else len(codes)):
+            if codes is None:
+                b, enc = self._encode_step(self._enc_in(r, t), enc)
+            else:
+                b = np.asarray(codes[t], np.float32)
             d, dec = self._decode_step(b, dec)
             x_hat = self._recon(x_hat, d, t)
-            codes.append(b)
-            r = x - x_hat
-        return np.stack(codes)
+            yield b, x_hat
+            if codes is None:
+                r = x - x_hat
 
-    def decompress(self, codes, all_steps: bool = False):
-        dec = [(None, None)] * self.cfg.dec_lstm
-        steps, x_hat = [], None
-        for t, b in enumerate(codes):
-            d, dec = self._decode_step(np.asarray(b, np.float32), dec)
-            x_hat = self._recon(x_hat, d, t)
-            steps.append(x_hat)
-        return steps if all_steps else steps[-1]
+    def compress(self, x, iterations: int):
+        """(B, 3, H, W) float32 in model range -> (T, B, bits, h, w) +-1."""
+        return np.stack([b for b, _ in self.unroll(x, iterations)])
+
+    def decompress(self, codes, progressive: bool = False):
+        """(T, B, bits, h, w) codes -> (B, 3, H, W) float32, or the list of the T
+        reconstructions with ``progressive``."""
+        recons = [x_hat for _, x_hat in self.unroll(codes=codes)]
+        return recons if progressive else recons[-1]

@@ -17,6 +17,7 @@ from .errors import ImageError, LimitError
 from .format import MAX_PIXELS
 
 BACKGROUND = (255, 255, 255)
+RANGE = 0.9  # the network sees pixels 0..255 as -RANGE..+RANGE: the one owner of this scaling
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -105,12 +106,12 @@ def fit_size(width: int, height: int, *, resize: tuple[int, int] | None = None,
 
 
 def to_model(batch_u8: np.ndarray) -> np.ndarray:
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-0.9, 0.9] (as model.to_input)."""
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-RANGE, RANGE]."""
     x = np.ascontiguousarray(batch_u8).transpose(0, 3, 1, 2).astype(np.float32)
-    return x * np.float32(1.8 / 255) - np.float32(0.9)
+    return x * np.float32(2 * RANGE / 255) - np.float32(RANGE)
 
 
 def from_model(x: np.ndarray) -> np.ndarray:
-    """(B, 3, H, W) float in model range -> (B, H, W, 3) uint8 (as model.to_uint8)."""
-    y = np.rint((np.asarray(x, np.float32) + np.float32(0.9)) * np.float32(255 / 1.8))
+    """(B, 3, H, W) float in model range -> (B, H, W, 3) uint8 (the inverse of to_model)."""
+    y = np.rint((np.asarray(x, np.float32) + np.float32(RANGE)) * np.float32(255 / (2 * RANGE)))
     return np.clip(y, 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)

@@ -1,8 +1,13 @@
-"""Frozen weights ids -> weight files, checked by sha256 at load.
+"""The registry of weights ids (``registry.json``, shipped in the package) and their files.
+
+One entry per id: file, sha256, model config, maximum iterations, one line on what it is.
+The registry alone describes a file's layout (``format.layout``), so ``info`` needs no
+weights; the network's arrays are read only to run it, after a sha256 check.
 
 A weights file is a NumPy .npz (no pickle): one array per parameter of the state dict,
 plus "__config__", the model Config as a JSON string. NumPy alone can read it.
 Ids are never reused: new weights get a new id, and old ones keep decoding while shipped.
+``tools/ship_weights.py`` is the one writer of the registry.
 """
 from __future__ import annotations
 
@@ -10,13 +15,19 @@ import functools
 import hashlib
 import json
 import os
+import site
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .config import Config
 from .errors import WeightsError
+from .format import Layout, layout
+
+REGISTRY_FILE = Path(__file__).with_name("registry.json")
+ENV = "THUMBCODEC_WEIGHTS"
 
 
 @dataclass(frozen=True)
@@ -25,27 +36,23 @@ class WeightsInfo:
     file: str
     sha256: str
     max_iterations: int  # iterations the network was trained for; the encoder's cap
+    config: Config
+    about: str = ""
+
+    def layout(self, width: int, height: int) -> Layout:
+        """The payload layout of a width x height file made with these weights."""
+        return layout(width, height, self.config.stride, self.config.bits, self.max_iterations)
 
 
-REGISTRY: dict[int, WeightsInfo] = {}
-DEFAULT_ID = 2
+def _read_registry(path=REGISTRY_FILE) -> tuple[dict[int, WeightsInfo], int]:
+    raw = json.loads(Path(path).read_text())
+    reg = {int(k): WeightsInfo(int(k), v["file"], v["sha256"], int(v["max_iterations"]),
+                               Config.from_dict(v["config"]), v.get("about", ""))
+           for k, v in raw["ids"].items()}
+    return reg, int(raw["default"])
 
 
-def _register(*infos: WeightsInfo) -> None:
-    for i in infos:
-        REGISTRY[i.id] = i
-
-
-def weights_dir() -> Path:
-    """$THUMBCODEC_WEIGHTS, else the repository's weights/ (source or editable install),
-    else <prefix>/share/thumbcodec/weights (a regular pip install)."""
-    env = os.environ.get("THUMBCODEC_WEIGHTS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parent.parent / "weights"
-    if repo.is_dir():
-        return repo
-    return Path(sys.prefix) / "share" / "thumbcodec" / "weights"
+REGISTRY, DEFAULT_ID = _read_registry()
 
 
 def get_info(weights_id: int) -> WeightsInfo:
@@ -53,6 +60,31 @@ def get_info(weights_id: int) -> WeightsInfo:
         raise WeightsError(f"unknown weights id {weights_id}: this install has ids "
                            f"{sorted(REGISTRY) or 'none'}")
     return REGISTRY[weights_id]
+
+
+def search_dirs() -> list[Path]:
+    """Where weights files are looked for, in order: $THUMBCODEC_WEIGHTS; the repository's
+    weights/ (a checkout or editable install); <prefix>/share/thumbcodec/weights for the
+    running interpreter's prefixes and the user scheme (``pip install --user``)."""
+    env = os.environ.get(ENV)
+    if env:
+        return [Path(env)]
+    dirs = [Path(__file__).resolve().parent.parent / "weights"]
+    prefixes = [sys.prefix, sys.base_prefix, getattr(site, "USER_BASE", None) or ""]
+    for p in prefixes:
+        if p:
+            d = Path(p) / "share" / "thumbcodec" / "weights"
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+def weights_path(info: WeightsInfo) -> Path:
+    for d in search_dirs():
+        if (d / info.file).is_file():
+            return d / info.file
+    raise WeightsError(f"weights id {info.id}: file {info.file} not found in "
+                       f"{', '.join(map(str, search_dirs()))} (set {ENV} to its folder)")
 
 
 def sha256_of(path) -> str:
@@ -67,30 +99,24 @@ def sha256_of(path) -> str:
 def load_arrays(weights_id: int) -> tuple[dict, dict[str, np.ndarray]]:
     """(config dict, {name: array}) of an installed weights id, after the sha256 check."""
     info = get_info(weights_id)
-    path = weights_dir() / info.file
-    if not path.is_file():
-        raise WeightsError(f"weights id {weights_id}: file {path} is missing")
-    digest = sha256_of(path)
-    if digest != info.sha256:
-        raise WeightsError(f"weights id {weights_id}: {path} has sha256 {digest[:12]}…, "
-                           f"expected {info.sha256[:12]}…")
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    path = weights_path(info)
+    try:
+        digest = sha256_of(path)
+        if digest != info.sha256:
+            raise WeightsError(f"weights id {weights_id}: {path} has sha256 {digest[:12]}…, "
+                               f"expected {info.sha256[:12]}…")
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except OSError as e:
+        raise WeightsError(f"weights id {weights_id}: cannot read {path}: "
+                           f"{e.strerror or e}") from None
     config = json.loads(str(arrays.pop("__config__")))
     return config, arrays
 
 
 def save_arrays(path, config: dict, arrays: dict[str, np.ndarray]) -> str:
-    """Write a weights .npz; returns its sha256."""
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "wb") as f:
+    """Write a weights .npz atomically; returns its sha256."""
+    from .files import atomic_writer
+    with atomic_writer(path, overwrite=True) as f:
         np.savez(f, __config__=np.array(json.dumps(config)), **arrays)
-    os.replace(tmp, path)
     return sha256_of(path)
-
-
-# --- the frozen registry: append only ---
-_register(
-    WeightsInfo(1, "rnnc-w1.npz", "7437a99c06551d68fa6938e687f3f2b5b9a509a03d005519fd3d5b89b1cf0769", 8),
-    WeightsInfo(2, "rnnc-w2.npz", "0d2d40e581caf6ea69eae200b641fe8b0fe7b01435c501610d87befbec22fcca", 8),
-)

@@ -8,7 +8,7 @@ integer quality ladder where larger q means more bytes, plus ``decode(file) -> P
 - JPEG 2000: the tile-part data after SOD (.j2k codestream, irreversible 9/7).
 - AVIF: the payload of the 'mdat' box.
 - JPEG XL: the raw codestream (imagecodecs, if installed).
-Placeholders (fixed size, no quality setting): ThumbHash (thumbcodec.placeholder) and
+Placeholders (fixed size, no quality setting): ThumbHash (benchmarks.placeholder) and
 BlurHash (the `blurhash` package, if installed).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Training throughput of the shipped configuration under the CPU levers (issue #3).
 
-    python scripts/train_speed.py [--seconds 20] [--out docs/bench/train-speed.json]
+    python -m experiments.train_speed [--seconds 20] [--out docs/bench/train-speed.json]
 
 Each variant runs the real training step (8 unrolled iterations, the truncated-code term,
 Adam, gradient clipping) on random 32x32 batches for a fixed time after warm-up steps, and
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from thumbcodec.config import Config  # noqa: E402
 from thumbcodec.model import RNNCodec, to_input  # noqa: E402
-from thumbcodec.train import step_loss  # noqa: E402
+from training.train import step_loss  # noqa: E402
 
 
 def measure(batch, amp, channels_last=False, compile_=False, threads=2, seconds=20.0):

@@ -1,7 +1,6 @@
-"""Benchmarks: rate-distortion against standard codecs, and speed.
+"""Rate-distortion of thumbcodec against standard codecs and placeholders.
 
-    thumbcodec bench quality --kodak ../shared/data/kodak --out docs/bench
-    thumbcodec bench speed --out docs/bench
+    python -m benchmarks.quality --kodak ../shared/data/kodak --out docs/bench
 
 Quality follows the paper's protocol (Toderici et al. 2016, §4.3): for each codec, target
 and image, the quality setting is searched for the smallest header-less size >= target;
@@ -13,16 +12,15 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import click
 import numpy as np
 from PIL import Image
 
-from .format import HEADER_SIZE
-from .metrics import patch_ssim, psnr
+from thumbcodec.files import write_atomic
+from thumbcodec.format import HEADER_SIZE
+from thumbcodec.metrics import patch_ssim, psnr
 
 TARGETS = (16, 32, 48, 64, 96, 128, 192, 256)
 
@@ -59,7 +57,7 @@ def _placeholder_rows(arr):
 
 
 def _ours(thumbs, targets, device):
-    from .codec import decode_batch, encode_batch
+    from thumbcodec.codec import decode_batch, encode_batch
     rows = []
     for t in targets:
         datas = encode_batch(list(thumbs), bytes=t + HEADER_SIZE, device=device)
@@ -87,9 +85,7 @@ def quality(thumbs: np.ndarray, targets=TARGETS, jobs: int | None = None,
     def save():  # atomically, and every 50 images, so an interrupted run keeps its work
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(cache.name + ".tmp")
-            tmp.write_text(json.dumps(cached))
-            os.replace(tmp, cache)
+            write_atomic(cache, json.dumps(cached).encode(), overwrite=True)
     if todo:
         with Pool(jobs or os.cpu_count()) as pool:
             for n, (i, res) in enumerate(zip(todo, pool.imap(
@@ -110,7 +106,7 @@ def quality(thumbs: np.ndarray, targets=TARGETS, jobs: int | None = None,
 def bytewise(thumbs, device="cpu") -> list[dict]:
     """Mean SSIM/PSNR of thumbcodec at every payload length, byte by byte (one encode,
     then every prefix of the files decoded): checks that each byte helps."""
-    from .codec import decode_batch, encode_batch
+    from thumbcodec.codec import decode_batch, encode_batch
     datas = encode_batch(list(thumbs), device=device)
     out = []
     for n in range(HEADER_SIZE, max(len(d) for d in datas) + 1):
@@ -208,7 +204,7 @@ def comparison_sheet(thumbs, path: Path, targets=(64, 128), n: int = 4, device="
     """Originals and each codec at each target, side by side (4x nearest zoom)."""
     from PIL import ImageDraw
     from . import stdcodecs as S
-    from .codec import decode, encode
+    from thumbcodec.codec import decode, encode
     picks = thumbs[:: max(1, len(thumbs) // n)][:n]
     codecs = S.available()
     z, pad, top = 96, 4, 14
@@ -231,111 +227,62 @@ def comparison_sheet(thumbs, path: Path, targets=(64, 128), n: int = 4, device="
     sheet.save(path)
 
 
-# ---------------------------------------------------------------- speed
+# ---------------------------------------------------------------- command
 
-def _median_rate(fn, n_items, repeats, min_time=0.5):
-    rates = []
-    for _ in range(repeats):
-        k, t0 = 0, time.perf_counter()
-        while True:
-            fn()
-            k += 1
-            if time.perf_counter() - t0 >= min_time:
-                break
-        rates.append(k * n_items / (time.perf_counter() - t0))
-    return statistics.median(rates)
+@click.command()
+@click.argument("images", nargs=-1)
+@click.option("--kodak", type=click.Path(exists=True, file_okay=False),
+              help="Kodak folder: 24 whole images + 20 crops each, at 32x32.")
+@click.option("--targets", default=",".join(map(str, TARGETS)), show_default=True,
+              help="Header-less byte targets.")
+@click.option("--limit", type=click.IntRange(1), help="Use only the first N thumbnails.")
+@click.option("--out", default="bench-out", show_default=True, help="Output folder.")
+@click.option("--cache", type=click.Path(dir_okay=False), help="Cache of standard-codec "
+              "results per image [default: OUT/cache.json].")
+@click.option("--jobs", type=click.IntRange(1), help="Worker processes [default: all cores].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu",
+              show_default=True, help="Where the network runs.")
+def main(images, kodak, targets, limit, out, cache, jobs, as_json, device):
+    """Rate-distortion of thumbcodec vs JPEG, WebP, JPEG 2000, AVIF, JPEG XL, placeholders.
 
-
-def count_macs(model, width=32, height=32) -> float:
-    """Multiply-accumulates of one encoder+decoder iteration, counted by torch."""
-    import numpy as np
-    from torch.utils.flop_counter import FlopCounterMode
-    x = np.zeros((1, 3, height, width), np.float32)
-    with FlopCounterMode(display=False) as fc:
-        model.compress(x, 1)
-    return fc.get_total_flops() / 2
-
-
-def matmul_peak(dtype_name: str, n: int = 1024, repeats: int = 5) -> float:
-    """Dense square matmul GFLOP/s measured now, median of repeats."""
-    import torch
-    dtype = getattr(torch, dtype_name)
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    rate = _median_rate(lambda: a @ b, 1, repeats)
-    return rate * 2 * n ** 3 / 1e9
-
-
-def speed(device="cpu", batches=(1, 16, 256, 4096), iterations=(4, 8), repeats=3) -> dict:
-    import resource
-    import torch
-    from .codec import decode_batch, encode_batch, load_model
-    rng = np.random.default_rng(0)
-    thumbs = list(rng.integers(0, 256, (max(batches), 32, 32, 3), dtype=np.uint8))
-    model = load_model(device=device)
-    res = {"device": device, "threads": torch.get_num_threads(), "rows": []}
-    for it in iterations:
-        for bs in batches:
-            for be in ("torch", "numpy") if device == "cpu" and bs <= 16 else ("torch",):
-                kw = dict(device=device, backend=be)
-                datas = encode_batch(thumbs[:bs], iterations=it, **kw)
-                enc = _median_rate(lambda: encode_batch(thumbs[:bs], iterations=it, **kw),
-                                   bs, repeats)
-                dec = _median_rate(lambda: decode_batch(datas, **kw), bs, repeats)
-                res["rows"].append({"backend": be, "iterations": it, "batch": bs,
-                                    "encode_per_s": enc, "decode_per_s": dec})
-                print(f"{be} {it} it, batch {bs}: encode {enc:.0f}/s decode {dec:.0f}/s",
-                      flush=True)
-    macs = count_macs(model)
-    res["macs_per_iteration"] = macs
-    res["params"] = sum(p.numel() for p in model.model.parameters())
-    best = max(r["encode_per_s"] for r in res["rows"]
-               if r["iterations"] == 8 and r["backend"] == "torch")
-    # encoding runs encoder + decoder each iteration: 2 FLOPs per MAC
-    res["achieved_gflops_encode8"] = best * 8 * macs * 2 / 1e9
-    res["matmul_peak_gflops_fp32"] = matmul_peak("float32", repeats=max(repeats, 3))
-    res["fraction_of_peak"] = res["achieved_gflops_encode8"] / res["matmul_peak_gflops_fp32"]
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    res["cli"] = cli_latency(repeats)
-    res["pillow"] = pillow_speed(thumbs[:256], repeats)
-    return res
+    Example: python -m benchmarks.quality --kodak ../shared/data/kodak --out docs/bench
+    """
+    from thumbcodec.batch import IMAGE_EXTS, expand
+    from thumbcodec.errors import ThumbcodecError
+    from thumbcodec.pixels import load_image
+    try:
+        tg = tuple(int(t) for t in targets.split(","))
+    except ValueError:
+        raise click.BadParameter("use comma-separated integers", param_hint="--targets")
+    if kodak:
+        from training.data import kodak_thumbs
+        thumbs = kodak_thumbs(kodak)
+    else:
+        files = expand(images, IMAGE_EXTS)
+        if not files:
+            raise click.UsageError("give IMAGES or --kodak DIR")
+        try:
+            thumbs = np.stack([np.asarray(load_image(f).resize((32, 32), 1)) for f in files])
+        except ThumbcodecError as e:
+            raise click.ClickException(str(e))
+    thumbs = thumbs[:limit] if limit else thumbs
+    outd = Path(out)
+    outd.mkdir(parents=True, exist_ok=True)
+    rows = quality(thumbs, tg, jobs=jobs, cache=Path(cache) if cache else outd / "cache.json",
+                   device=device)
+    summary = summarize(rows)
+    (outd / "quality.json").write_text(json.dumps({"images": len(thumbs), "summary": summary},
+                                                  indent=1))
+    table = markdown_table(summary, tg)
+    (outd / "quality.md").write_text(table + "\n")
+    rd_plot(summary, outd / "rd.png")
+    curve = bytewise(thumbs, device=device)
+    (outd / "bytewise.json").write_text(json.dumps(curve, indent=1))
+    bytewise_plot(curve, outd / "bytewise.png")
+    comparison_sheet(thumbs, outd / "sheet.png", device=device)
+    click.echo(json.dumps(summary, indent=1) if as_json else table)
 
 
-def cli_latency(repeats: int = 3) -> dict:
-    import tempfile
-    exe = [sys.executable, "-m", "thumbcodec.cli"]
-    with tempfile.TemporaryDirectory() as d:
-        src = Path(d) / "a.png"
-        Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(src)
-
-        def t(cmd):
-            ts = []
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True)
-                ts.append(time.perf_counter() - t0)
-            return statistics.median(ts)
-        res = {}
-        for backend in ("numpy", "torch"):
-            res[f"encode_{backend}_s"] = t(exe + ["encode", str(src), "--bytes", "64", "-o",
-                                                  f"{d}/a.rnnc", "--force", "--device", "cpu",
-                                                  "--backend", backend])
-            res[f"decode_{backend}_s"] = t(exe + ["decode", f"{d}/a.rnnc", "-o", f"{d}/b.png",
-                                                  "--force", "--device", "cpu",
-                                                  "--backend", backend])
-        res["import_torch_s"] = t([sys.executable, "-c", "import torch"])
-        res["import_light_s"] = t([sys.executable, "-c", "import PIL.Image, numpy, click"])
-        res["import_thumbcodec_cli_s"] = t([sys.executable, "-c", "import thumbcodec.cli"])
-    return res
-
-
-def pillow_speed(thumbs, repeats: int = 3) -> dict:
-    import io
-    out = {}
-    for fmt, kw in [("JPEG", {"quality": 50}), ("WEBP", {"quality": 50})]:
-        def run():
-            for a in thumbs:
-                b = io.BytesIO()
-                Image.fromarray(a).save(b, fmt, **kw)
-                Image.open(io.BytesIO(b.getvalue())).load()
-        out[fmt.lower() + "_enc_dec_per_s"] = _median_rate(run, len(thumbs), repeats)
-    return out
+if __name__ == "__main__":
+    main()

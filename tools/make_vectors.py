@@ -1,6 +1,6 @@
 """Regenerate tests/vectors/ (conformance vectors) with the reference decoder.
 
-    python scripts/make_vectors.py [WEIGHTS_ID]
+    python -m tools.make_vectors [WEIGHTS_ID]
 
 Each vector: NAME.rnnc made from an example image with weights WEIGHTS_ID (default: the
 default id), and NAME.png decoded by the torch backend on the CPU in fp32. Vectors of other
@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PIL import Image
 
+import thumbcodec
+from thumbcodec import weights as W
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import thumbcodec  # noqa: E402
-from thumbcodec import weights as W  # noqa: E402
 
 VECTORS = [  # name, source, size (None: as is), whole-file bytes
     ("landscape-64B", "examples/landscape.png", None, 64),

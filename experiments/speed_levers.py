@@ -1,6 +1,6 @@
 """Measure the CPU speed levers of issue #7 on the shipped model, one at a time.
 
-    python scripts/speed_levers.py [--batch 256] [--out docs/bench/levers.json]
+    python -m experiments.speed_levers [--batch 256] [--out docs/bench/levers.json]
 
 Workload: encode 8 iterations (encoder + decoder each iteration, as the encoder must run
 the decoder to form residuals) of a batch of random 32x32 thumbnails, torch on CPU with
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from thumbcodec.bench import count_macs, matmul_peak  # noqa: E402
+from benchmarks.quality import count_macs, matmul_peak  # noqa: E402
 from thumbcodec.codec import load_model  # noqa: E402
 from thumbcodec.layers import ConvLSTMCell  # noqa: E402
 from thumbcodec.model import to_input, to_uint8  # noqa: E402

@@ -1,6 +1,6 @@
 """Byte-by-byte prefix curve of training checkpoints on the Kodak thumbnails (ablations).
 
-    python scripts/bytewise_ckpt.py ../shared/data/kodak docs/ablation-truncation.png \
+    python -m experiments.bytewise_ckpt ../shared/data/kodak docs/ablation-truncation.png \
         runs/abl-trunc/ckpt.pt:with runs/abl-plain/ckpt.pt:without
 
 For each checkpoint: encode the 504 thumbnails for 8 iterations, then decode every payload
@@ -18,7 +18,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from thumbcodec.config import Config  # noqa: E402
-from thumbcodec.data import kodak_thumbs  # noqa: E402
+from training.data import kodak_thumbs  # noqa: E402
 from thumbcodec.metrics import patch_ssim, psnr  # noqa: E402
 from thumbcodec.model import RNNCodec, to_input, to_uint8  # noqa: E402
 

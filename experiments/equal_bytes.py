@@ -1,6 +1,6 @@
 """The "at equal bytes" table of docs/quality.md, from docs/bench/quality.json.
 
-    python scripts/equal_bytes.py [docs/bench/quality.json]
+    python -m experiments.equal_bytes [docs/bench/quality.json]
 
 Each standard codec's curve (mean SSIM against the log of the mean header-less bytes it
 actually spent, one point per target) is interpolated linearly at thumbcodec's exact
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from thumbcodec.stdcodecs import placeholders  # noqa: E402
+from benchmarks.stdcodecs import placeholders  # noqa: E402
 
 path = sys.argv[1] if len(sys.argv) > 1 else "docs/bench/quality.json"
 summary = json.load(open(path))["summary"]

@@ -1,6 +1,6 @@
 """What happens if the shipped model runs more iterations than it was trained for?
 
-    python scripts/past_trained_iterations.py ../shared/data/kodak [ITERATIONS] [WEIGHTS_ID]
+    python -m experiments.past_trained_iterations ../shared/data/kodak [ITERATIONS] [WEIGHTS_ID]
 
 Encodes the 504 Kodak thumbnails for ITERATIONS (default 16) iterations with the torch
 model directly (the library caps files at the trained count) and prints SSIM / PSNR after
@@ -12,8 +12,8 @@ import sys
 import torch
 
 from thumbcodec.codec import load_model
-from thumbcodec.data import kodak_thumbs
-from thumbcodec.train import validate
+from training.data import kodak_thumbs
+from training.train import validate
 
 kodak = sys.argv[1]
 iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 16

@@ -1,6 +1,6 @@
 """Compare training runs from their logs, at equal wall time and at equal steps.
 
-    python scripts/compare_runs.py OUT.png runs/a/log.jsonl:"label a" runs/b/log.jsonl:"label b"
+    python -m experiments.compare_runs OUT.png runs/a/log.jsonl:"label a" runs/b/log.jsonl:"label b"
 
 Prints a Markdown table of every validation (step, minutes, SSIM/PSNR at 4 and 8
 iterations) and plots SSIM @ 4 and @ 8 iterations against minutes and against steps.

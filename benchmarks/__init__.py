@@ -1,0 +1,1 @@
+"""Benchmarks against standard codecs (run from a checkout: python -m benchmarks.quality)."""

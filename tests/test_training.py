@@ -1,0 +1,152 @@
+"""The trainer (training/): runs, resumes from its plain-array checkpoint, refuses to save
+a diverged model, exports weights, and runs under torchrun with two CPU processes."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from thumbcodec.config import Config
+from thumbcodec.model import RNNCodec
+from training import checkpoint
+from training.data import make_pool, weighted_images
+from training.train import lr_at, main, parse_args
+
+from conftest import gradient
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = '{"enc": [8, 8, 8], "dec_in": 8, "dec": [8, 8, 8]}'
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    data = tmp_path / "photos"
+    (data / "flat").mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(gradient(64 + 8 * i, 48, seed=i)).save(data / f"p{i}.png")
+    Image.fromarray(gradient(40, 40, seed=9)).save(data / "flat" / "f.png")
+    return data
+
+
+def _args(data, out, *extra):
+    return ["--data", str(data), "--out", str(out), "--pool", "64", "--batch", "4",
+            "--iterations", "2", "--val-every", "999", "--threads", "1", "--config", SMALL,
+            "--warmup", "2", *map(str, extra)]
+
+
+def test_train_resume_and_checkpoint_format(tmp_path, photos):
+    out = tmp_path / "run"
+    main(_args(photos, out, "--stop-step", 3, "--ssim-weight", 0.1))
+    meta, arrays = checkpoint.read(out / "ckpt.npz")
+    assert meta["step"] == 3 and meta["samples"] == 12 and meta["cpu_seconds"] > 0
+    assert meta["iterations"] == 2 and Config.from_dict(meta["config"]).enc == (8, 8, 8)
+    model = RNNCodec(Config.from_dict(meta["config"]))
+    assert {k[len("model/"):] for k in arrays if k.startswith("model/")} == set(model.state_dict())
+    assert all(arrays[k].dtype == np.float32 for k in arrays if k.startswith("model/"))
+    assert all(arrays[k].dtype == np.uint16 for k in arrays if k.startswith("adam/"))  # bf16
+    with pytest.raises(SystemExit):  # an existing checkpoint needs --resume
+        main(_args(photos, out, "--stop-step", 5))
+    main(_args(photos, out, "--stop-step", 5, "--resume"))
+    meta2, _ = checkpoint.read(out / "ckpt.npz")
+    assert meta2["step"] == 5 and meta2["cpu_seconds"] > meta["cpu_seconds"]
+    steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
+    assert steps == [0, 3, 5]  # first validation, then one final record per session
+
+
+def test_checkpoint_round_trip_keeps_model_and_moments(tmp_path):
+    model = RNNCodec(Config.from_dict(json.loads(SMALL)))
+    opt = torch.optim.Adam(model.parameters())
+    x = torch.rand(2, 3, 16, 16) - 0.5
+    outs, _ = model(x, 2)
+    sum(((o - x) ** 2).mean() for o in outs).backward()
+    opt.step()
+    checkpoint.save(tmp_path / "c.npz", model, opt, {"step": 1, "config": model.cfg.to_dict()})
+    model2 = RNNCodec(model.cfg)
+    opt2 = torch.optim.Adam(model2.parameters())
+    meta = checkpoint.load(tmp_path / "c.npz", model2, opt2)
+    assert meta["step"] == 1 and meta["adam"]["step"] == 1
+    for (n, a), b in zip(model.state_dict().items(), model2.state_dict().values()):
+        assert torch.equal(a, b), n
+    for p, p2 in zip(model.parameters(), model2.parameters()):
+        m, m2 = opt.state[p]["exp_avg"], opt2.state[p2]["exp_avg"]
+        assert torch.allclose(m, m2, rtol=1e-2, atol=1e-12)  # bf16 moments
+
+
+def test_non_finite_model_never_replaces_a_checkpoint(tmp_path):
+    model = RNNCodec(Config.from_dict(json.loads(SMALL)))
+    opt = torch.optim.Adam(model.parameters())
+    checkpoint.save(tmp_path / "c.npz", model, opt, {"step": 7})
+    with torch.no_grad():
+        next(model.parameters())[0] = float("nan")
+    with pytest.raises(FloatingPointError):
+        checkpoint.save(tmp_path / "c.npz", model, opt, {"step": 8})
+    assert checkpoint.read(tmp_path / "c.npz")[0]["step"] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["c.npz"]
+
+
+def test_non_finite_steps_are_skipped_then_the_run_stops(tmp_path, photos, monkeypatch):
+    import training.train as T
+    out = tmp_path / "run"
+    main(_args(photos, out, "--stop-step", 2))
+    good = checkpoint.read(out / "ckpt.npz")[1]
+    monkeypatch.setattr(T, "step_loss", lambda *a, **k: torch.tensor(float("nan"),
+                                                                       requires_grad=True))
+    with pytest.raises(SystemExit) as e:
+        main(_args(photos, out, "--stop-step", 9, "--resume", "--max-skips", 3))
+    assert e.value.code == 3
+    log = (out / "log.jsonl").read_text()
+    assert log.count('"skipped_step": true') == 3
+    after = checkpoint.read(out / "ckpt.npz")[1]
+    assert all(np.array_equal(good[k], after[k]) for k in good)  # the last good state
+
+
+def test_schedule_warmup_constant_then_decay():
+    a = parse_args(["--data", "examples", "--out", "/tmp/x-never-made", "--lr", "1e-3",
+                    "--warmup", "10", "--decay-at", "100", "--decay-steps", "50"])
+    assert lr_at(0, a) == pytest.approx(1e-4) and lr_at(9, a) == pytest.approx(1e-3)
+    assert lr_at(10, a) == lr_at(99, a) == 1e-3
+    assert lr_at(125, a) == pytest.approx(1e-3 * (0.05 + 0.95 * 0.5))
+    assert lr_at(150, a) == lr_at(10_000, a) == pytest.approx(5e-5)
+    a.decay_at = None  # the horizon moves: constant until a decay is asked for
+    assert lr_at(10_000, a) == 1e-3
+
+
+def test_weighted_sources_and_pool(photos):
+    imgs = dict(weighted_images([str(photos), f"{photos / 'flat'}:0.25"]))
+    assert imgs[(photos / "flat" / "f.png").resolve()] == 0.25
+    assert imgs[(photos / "p0.png").resolve()] == 1.0 and len(imgs) == 4
+    pool = make_pool([str(photos), f"{photos / 'flat'}:0"], 30, seed=1)
+    assert pool.shape == (30, 32, 32, 3) and pool.dtype == np.uint8
+    assert np.array_equal(pool, make_pool([str(photos), f"{photos / 'flat'}:0"], 30, seed=1))
+
+
+def test_export_gives_loadable_weights(tmp_path, photos):
+    from thumbcodec.npmodel import NumpyCodec
+    from thumbcodec.weights import sha256_of
+    out = tmp_path / "run"
+    main(_args(photos, out, "--stop-step", 1))
+    digest = checkpoint.export_weights(out / "ckpt.npz", tmp_path / "w.npz")
+    assert digest == sha256_of(tmp_path / "w.npz")
+    with np.load(tmp_path / "w.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    cfg = Config.from_dict(json.loads(str(arrays.pop("__config__"))))
+    codes = NumpyCodec(cfg, arrays).compress(np.zeros((1, 3, 16, 16), np.float32), 2)
+    assert codes.shape == (2, 1, cfg.bits, 2, 2)
+
+
+def test_torchrun_two_cpu_processes(tmp_path, photos):
+    out = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node", "2", "-m", "training.train",
+                        *_args(photos, out, "--stop-step", 3, "--no-amp")],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "world 2" in r.stdout
+    meta, _ = checkpoint.read(out / "ckpt.npz")
+    assert meta["step"] == 3 and meta["samples"] == 3 * 4 * 2  # both ranks' batches

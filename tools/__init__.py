@@ -1,0 +1,1 @@
+"""Release and test tools: fuzzer, conformance vectors, weights shipping (run from a checkout)."""

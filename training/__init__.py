@@ -1,0 +1,1 @@
+"""Training of thumbcodec weights (run from a checkout; not part of the installed package)."""
