@@ -131,8 +131,9 @@ class Net {
 
   f32(at, n) { return new Float32Array(this.k.memory.buffer, at, n); }
 
-  // A tensor into memory: a weight (O, C, k, k) as ((ky*k + kx)*C + c)*O4 + o with O
-  // padded to a multiple of 4 (what conv() reads); other arrays as they are.
+  // A tensor into memory: a weight (O, C, k, k) packed as conv() reads it, in blocks of
+  // 8 output channels, w[o/8][(ky*k + kx)*C + c][o%8], zero past O; other arrays as they
+  // are (padded with zeros to a multiple of 4).
   put(t, dv) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     const v = new Float32Array(n);
@@ -150,11 +151,11 @@ class Net {
       this.f32(at, O4).set(v);
       return { at, shape: t.shape };
     }
-    const [O, C, k] = t.shape, O4 = (O + 3) & ~3, T = k * k;
-    const at = this.alloc(T * C * O4), w = this.f32(at, T * C * O4);
+    const [O, C, k] = t.shape, O4 = (O + 3) & ~3, O8 = (O + 7) & ~7, T = k * k;
+    const at = this.alloc(T * C * O8), w = this.f32(at, T * C * O8);
     for (let o = 0; o < O; o++)
       for (let c = 0; c < C; c++)
-        for (let i = 0; i < T; i++) w[(i * C + c) * O4 + o] = v[(o * C + c) * T + i];
+        for (let i = 0; i < T; i++) w[((o >> 3) * T * C + i * C + c) * 8 + (o & 7)] = v[(o * C + c) * T + i];
     return { at, O, O4, C, k };
   }
 
@@ -211,7 +212,7 @@ class Net {
         hh *= 2; ww *= 2;
       }
       this.conv(A, B, n, hh, ww, "decoder.out");
-      this.k.tanh_channels(A, n * hh * ww, 4, 3);
+      this.k.tanh_all(A, n * hh * ww * 4);
       let y = A;
       if (cfg.additive) {
         const g = this.p.log_gain, gains = this.f32(g.at, g.shape[0]);

@@ -14,38 +14,54 @@
 static const float zeros[MAX_CHANNELS];
 static const float *taps[TILE * MAX_TAPS];
 
-/* exp(x) for float32, Cephes' range reduction and polynomial (about 1 ulp). */
-static float exp_(float x) {
-    if (x > 88.0f) x = 88.0f;
-    if (x < -87.0f) x = -87.0f;
-    float k = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float y = p * r * r + r + 1.0f;
-    union { float f; int i; } u;
-    u.i = ((int)k + 127) << 23;
-    return y * u.f;
+/* exp(x) on 4 floats: Cephes' range reduction and polynomial (about 1 ulp). */
+static v128_t exp4(v128_t x) {
+    x = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)), wasm_f32x4_splat(88.0f));
+    v128_t k = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)),
+                                               wasm_f32x4_splat(0.5f)));
+    v128_t r = wasm_f32x4_add(wasm_f32x4_sub(x, wasm_f32x4_mul(k, wasm_f32x4_splat(0.693359375f))),
+                              wasm_f32x4_mul(k, wasm_f32x4_splat(2.12194440e-4f)));
+    v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+    v128_t y = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r),
+                              wasm_f32x4_splat(1.0f));
+    v128_t e = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(k), wasm_i32x4_splat(127)), 23);
+    return wasm_f32x4_mul(y, e);  /* e: the float 2^k */
 }
 
-static float tanh_(float x) { return 1.0f - 2.0f / (exp_(2.0f * x) + 1.0f); }
-static float sigmoid_(float x) { return 0.5f * (1.0f + tanh_(0.5f * x)); }  /* as npmodel */
+static v128_t tanh4(v128_t x) {
+    v128_t e = exp4(wasm_f32x4_add(x, x));
+    return wasm_f32x4_sub(wasm_f32x4_splat(1.0f),
+                          wasm_f32x4_div(wasm_f32x4_splat(2.0f), wasm_f32x4_add(e, wasm_f32x4_splat(1.0f))));
+}
+
+static v128_t sigmoid4(v128_t x) {  /* (1 + tanh(x / 2)) / 2, as npmodel */
+    v128_t h = wasm_f32x4_splat(0.5f);
+    return wasm_f32x4_mul(h, wasm_f32x4_add(wasm_f32x4_splat(1.0f), tanh4(wasm_f32x4_mul(h, x))));
+}
 
 /* erf, Abramowitz & Stegun 7.1.26: the formula npmodel.py uses. */
-static float erf_(float x) {
-    float s = x < 0 ? -1.0f : 1.0f, a = x < 0 ? -x : x;
-    float t = 1.0f / (1.0f + 0.3275911f * a);
-    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-                 t * (-1.453152027f + t * 1.061405429f))));
-    return s * (1.0f - poly * exp_(-a * a));
+static v128_t erf4(v128_t x) {
+    v128_t a = wasm_f32x4_abs(x);
+    v128_t t = wasm_f32x4_div(wasm_f32x4_splat(1.0f),
+                              wasm_f32x4_add(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(wasm_f32x4_splat(0.3275911f), a)));
+    v128_t p = wasm_f32x4_splat(1.061405429f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-1.453152027f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(1.421413741f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(-0.284496736f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, t), wasm_f32x4_splat(0.254829592f));
+    p = wasm_f32x4_mul(p, t);
+    v128_t y = wasm_f32x4_sub(wasm_f32x4_splat(1.0f), wasm_f32x4_mul(p, exp4(wasm_f32x4_neg(wasm_f32x4_mul(a, a)))));
+    v128_t sign = wasm_i32x4_splat((int)0x80000000);
+    return wasm_v128_or(wasm_v128_andnot(y, sign), wasm_v128_and(x, sign));  /* copysign */
 }
 
 /* 4 pixels x 8 output channels: acc[j] += sum over taps t, channels c of
- * src[j][t][c] * w[(t*C + c)*O + o .. o+8]. */
+ * src[j][t][c] * w[(t*C + c)*8 .. +8], w this block's packed weights. */
 static void block4x8(float *out, const float **src, int T, int C, const float *w, int O,
                      const float *bias, int acc, int rows) {
     v128_t a0, a1, b0, b1, c0, c1, d0, d1;
@@ -63,8 +79,8 @@ static void block4x8(float *out, const float **src, int T, int C, const float *w
     for (int t = 0; t < T; t++) {
         const float *s0 = src[t], *s1 = src[T + t], *s2 = src[2 * T + t], *s3 = src[3 * T + t];
         if (s0 == zeros && s1 == zeros && s2 == zeros && s3 == zeros) continue;  /* padding */
-        const float *wt = w + t * C * O;
-        for (int c = 0; c < C; c++, wt += O) {
+        const float *wt = w + t * C * 8;
+        for (int c = 0; c < C; c++, wt += 8) {
             v128_t w0 = wasm_v128_load(wt), w1 = wasm_v128_load(wt + 4);
             v128_t x = wasm_v128_load32_splat(s0 + c);
             a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x, w0));
@@ -99,8 +115,8 @@ static void block4x4(float *out, const float **src, int T, int C, const float *w
     for (int t = 0; t < T; t++) {
         const float *s0 = src[t], *s1 = src[T + t], *s2 = src[2 * T + t], *s3 = src[3 * T + t];
         if (s0 == zeros && s1 == zeros && s2 == zeros && s3 == zeros) continue;
-        const float *wt = w + t * C * O;
-        for (int c = 0; c < C; c++, wt += O) {
+        const float *wt = w + t * C * 8;
+        for (int c = 0; c < C; c++, wt += 8) {
             v128_t w0 = wasm_v128_load(wt);
             a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load32_splat(s0 + c), w0));
             b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load32_splat(s1 + c), w0));
@@ -115,8 +131,10 @@ static void block4x4(float *out, const float **src, int T, int C, const float *w
 }
 
 /* out (n, H, W, O) [+]= conv(in (n, H, W, C), w) + bias: a k x k convolution, stride 1,
- * zero 'same' padding. w is laid out ((ky*k + kx)*C + c)*O + o; O is a multiple of 4
- * (rnnc.js pads it); bias may be 0; acc adds to out instead of starting from bias. */
+ * zero 'same' padding. w is packed in blocks of 8 output channels, each block contiguous
+ * (the slice a block of pixels multiplies stays in L1): w[o/8][(ky*k + kx)*C + c][o%8],
+ * zero past O. O is a multiple of 4 (rnnc.js pads it); bias (O floats) may be 0; acc adds
+ * to out instead of starting from bias. */
 EXPORT(conv)
 void conv(float *out, const float *in, int n, int H, int W, int C, const float *w, int O,
           const float *bias, int k, int acc) {
@@ -139,8 +157,9 @@ void conv(float *out, const float *in, int n, int H, int W, int C, const float *
                 int rows = np - j < 4 ? np - j : 4;
                 float *dst = out + (p0 + j) * O + o;
                 const float *b = bias ? bias + o : 0;
-                if (wide) block4x8(dst, taps + j * T, T, C, w + o, O, b, acc, rows);
-                else block4x4(dst, taps + j * T, T, C, w + o, O, b, acc, rows);
+                const float *wb = w + o * T * C;  /* block o/8, of T*C*8 floats */
+                if (wide) block4x8(dst, taps + j * T, T, C, wb, O, b, acc, rows);
+                else block4x4(dst, taps + j * T, T, C, wb, O, b, acc, rows);
             }
             if (!wide) break;
         }
@@ -148,23 +167,31 @@ void conv(float *out, const float *in, int n, int H, int W, int C, const float *
 }
 
 /* ConvLSTM update for P positions: gates (P, 4*hid) in the order i, f, g, o;
- * c = sigmoid(f) c + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c). */
+ * c = sigmoid(f) c + sigmoid(i) tanh(g), h = sigmoid(o) tanh(c). hid is a multiple of 4
+ * (rnnc.js checks). */
 EXPORT(lstm)
 void lstm(const float *gates, float *c, float *h, int P, int hid) {
     for (int p = 0; p < P; p++, gates += 4 * hid, c += hid, h += hid)
-        for (int j = 0; j < hid; j++) {
-            float i = sigmoid_(gates[j]), f = sigmoid_(gates[hid + j]);
-            float g = tanh_(gates[2 * hid + j]), o = sigmoid_(gates[3 * hid + j]);
-            float cn = f * c[j] + i * g;
-            c[j] = cn;
-            h[j] = o * tanh_(cn);
+        for (int j = 0; j < hid; j += 4) {
+            v128_t i = sigmoid4(wasm_v128_load(gates + j));
+            v128_t f = sigmoid4(wasm_v128_load(gates + hid + j));
+            v128_t g = tanh4(wasm_v128_load(gates + 2 * hid + j));
+            v128_t o = sigmoid4(wasm_v128_load(gates + 3 * hid + j));
+            v128_t cn = wasm_f32x4_add(wasm_f32x4_mul(f, wasm_v128_load(c + j)), wasm_f32x4_mul(i, g));
+            wasm_v128_store(c + j, cn);
+            wasm_v128_store(h + j, wasm_f32x4_mul(o, tanh4(cn)));
         }
 }
 
-/* Exact GELU, x (1 + erf(x / sqrt 2)) / 2, in place. */
+/* Exact GELU, x (1 + erf(x / sqrt 2)) / 2, in place; n a multiple of 4. */
 EXPORT(gelu)
 void gelu(float *x, int n) {
-    for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erf_(x[i] * 0.70710678118654752f));
+    for (int i = 0; i < n; i += 4) {
+        v128_t v = wasm_v128_load(x + i);
+        v128_t e = erf4(wasm_f32x4_mul(v, wasm_f32x4_splat(0.70710678118654752f)));
+        wasm_v128_store(x + i, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_splat(0.5f), v),
+                                              wasm_f32x4_add(wasm_f32x4_splat(1.0f), e)));
+    }
 }
 
 /* Depth-to-space x2: in (n, H, W, 4C) -> out (n, 2H, 2W, C), as torch.pixel_shuffle:
@@ -181,12 +208,10 @@ void shuffle(float *out, const float *in, int n, int H, int W, int C) {
                     }
 }
 
-/* tanh in place over n values spaced `stride` apart, `width` at a time (the output
- * convolution's 3 real channels of 4). */
-EXPORT(tanh_channels)
-void tanh_channels(float *x, int n, int stride, int width) {
-    for (int i = 0; i < n; i++, x += stride)
-        for (int c = 0; c < width; c++) x[c] = tanh_(x[c]);
+/* tanh in place over n values, n a multiple of 4. */
+EXPORT(tanh_all)
+void tanh_all(float *x, int n) {
+    for (int i = 0; i < n; i += 4) wasm_v128_store(x + i, tanh4(wasm_v128_load(x + i)));
 }
 
 /* x_hat (+)= gain * d over n values: the additive variant's reconstruction. */
