@@ -7,9 +7,9 @@ Without chromium these tests skip, except under CI (CI set), where they fail.
 """
 import base64
 import hashlib
+import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +18,17 @@ import pytest
 import thumbcodec
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import web_serve  # noqa: E402
-import web_weights  # noqa: E402
+
+
+def _load(name):  # tools/<name>.py by path, so that tools/ need not be on sys.path
+    spec = importlib.util.spec_from_file_location(f"_web_tools_{name}", ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+web_serve = _load("web_serve")
+web_weights = _load("web_weights")
 
 VEC = Path(__file__).parent / "vectors"
 WEB = ROOT / "web"
@@ -57,6 +65,10 @@ def _cases():
         out.append((f"cut{k}-{p.stem}-{n}B", d[:n], None))
     d = (VEC / "w2-texture-134B.rnnc").read_bytes()
     out.append(("w2-texture-134B-iterations-3", d, 3))
+    # odd sizes (padding, crop, short pixel blocks), random bits: 1x1, 100x60, 9x33 of weights 1
+    for w, h, wid, its in ((1, 1, 2, 3), (100, 60, 2, 2), (9, 33, 1, 5)):
+        L = -(-w // 8) * -(-h // 8)  # bytes per iteration: 8 bits per code position
+        out.append((f"random-{w}x{h}-w{wid}", _header(w, h, wid) + rng.bytes(its * L - 1), None))
     out += [(f"junk-{k}", v, None) for k, v in JUNK.items()]
     return out
 

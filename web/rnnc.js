@@ -245,6 +245,12 @@ function image(width, height, data) {
 
 /** The header fields and payload layout, as thumbcodec.info (needs weights.json). */
 export async function info(bytes, opts = {}) {
+  const { entry, base, ...fields } = await layout(bytes, opts);
+  void entry, void base;
+  return fields;
+}
+
+async function layout(bytes, opts) {
   const d = asBytes(bytes);
   const h = parseHeader(d, opts.maxPixels ?? MAX_PIXELS);
   const base = folder(opts), m = await manifest(base);
@@ -291,7 +297,7 @@ export async function decodeAll(files, opts = {}) {
   const datas = files.map(asBytes);
   const heads = datas.map((d) => parseHeader(d, opts.maxPixels ?? MAX_PIXELS));
   void heads;  // every header is checked before any loading or model work
-  const infos = await Promise.all(datas.map((d) => info(d, opts)));
+  const infos = await Promise.all(datas.map((d) => layout(d, opts)));
   const groups = new Map();
   infos.forEach((f, i) => {
     let steps = f.iterations + (f.leftoverBits ? 1 : 0);
@@ -348,6 +354,11 @@ const pending = new Map();
 export function decodeInWorker(files, opts = {}) {
   if (!worker) {
     worker = new Worker(new URL("rnnc-worker.js", import.meta.url), { type: "module" });
+    worker.onerror = (e) => {  // the Worker could not start: fail every pending job
+      for (const job of pending.values()) job.reject(new Error(`rnnc-worker.js: ${e.message ?? "failed to load"}`));
+      pending.clear();
+      worker = null;
+    };
     worker.onmessage = ({ data: m }) => {
       const job = pending.get(m.job);
       if (m.step) {
