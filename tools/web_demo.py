@@ -42,20 +42,10 @@ def thumbnails(kodak: Path, n_kodak: int = 8) -> list[tuple[str, np.ndarray]]:
 
 def std_file(img: np.ndarray, fmt: str, target: int = TARGET) -> bytes:
     """The largest-quality file of fmt at most target bytes, else the smallest one."""
-    pil = Image.fromarray(img)
-    best, smallest = None, None
-    for q in range(1, 101):
-        buf = io.BytesIO()
-        if fmt == "JPEG":
-            pil.save(buf, "JPEG", quality=q, optimize=True)
-        else:
-            pil.save(buf, "WEBP", quality=q, method=6)
-        data = buf.getvalue()
-        if smallest is None or len(data) < len(smallest):
-            smallest = data
-        if len(data) <= target:
-            best = data
-    return best or smallest
+    from web_sizes import std_file as encode
+    files = [encode(img, fmt, q) for q in range(1, 101)]
+    fitting = [f for f in files if len(f) <= target]
+    return fitting[-1] if fitting else min(files, key=len)
 
 
 def png(img: np.ndarray) -> bytes:

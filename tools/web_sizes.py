@@ -38,14 +38,20 @@ def sizes(weights_id: int = 2) -> dict:
     return out
 
 
-def _std(img: np.ndarray, fmt: str, q: int) -> tuple[int, np.ndarray]:
+def std_file(img: np.ndarray, fmt: str, q: int) -> bytes:
+    """A whole JPEG or WEBP file of an (H, W, 3) uint8 image at quality q (Pillow)."""
     buf = io.BytesIO()
     pil = Image.fromarray(img)
     if fmt == "JPEG":
         pil.save(buf, "JPEG", quality=q, optimize=True)
     else:
         pil.save(buf, "WEBP", quality=q, method=6)
-    return len(buf.getvalue()), np.asarray(Image.open(buf).convert("RGB"))
+    return buf.getvalue()
+
+
+def _std(img: np.ndarray, fmt: str, q: int) -> tuple[int, np.ndarray]:
+    data = std_file(img, fmt, q)
+    return len(data), np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def curve(thumbs: np.ndarray, fmt: str) -> list[tuple[float, float]]:
