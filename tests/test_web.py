@@ -58,7 +58,7 @@ def _cases():
     vectors = sorted(VEC.glob("*.rnnc"))
     out = [(p.stem, p.read_bytes(), None) for p in vectors]
     rng = np.random.default_rng(16)
-    for k in range(14):
+    for k in range(10):
         p = vectors[rng.integers(len(vectors))]
         d = p.read_bytes()
         n = int(rng.integers(6, len(d)))
@@ -80,14 +80,38 @@ def _chromium_or_skip():
         pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
+ADDITIVE = ["w2-landscape-64B", "w2-texture-134B"]
+
+
+def _additive_weights(folder: Path) -> dict[str, bytes]:
+    """Weights 2 run as the scaled-additive variant (Config.additive, made-up gains): the
+    path a future weights id may take. Written to folder, served under /additive/."""
+    from thumbcodec.weights import load_arrays
+    config, arrays = load_arrays(2)
+    config = {**config, "additive": True}
+    arrays = {**arrays, "log_gain": np.log(np.float32([1.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1]))}
+    blob = web_weights.pack(2, config, arrays, 8)
+    manifest = json.dumps({"weights": {"2": web_weights.manifest_entry(2, blob)}}).encode()
+    (folder / web_weights.file_name(2)).write_bytes(blob)
+    return {"/additive/weights.json": manifest, f"/additive/{web_weights.file_name(2)}": blob}
+
+
 @pytest.fixture(scope="module")
-def page():
+def additive_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("additive")
+
+
+@pytest.fixture(scope="module")
+def page(additive_folder):
     _chromium_or_skip()
     cases = _cases()
     listing = [{"name": n, "base64": base64.b64encode(d).decode(),
                 **({} if it is None else {"iterations": it})} for n, d, it in cases]
-    result = web_serve.run_page("/tests/web/test.html",
-                                {"/cases.json": json.dumps(listing).encode()}, timeout=90)
+    listing += [{"name": f"additive-{n}", "weights": "/additive/",
+                 "base64": base64.b64encode((VEC / f"{n}.rnnc").read_bytes()).decode()}
+                for n in ADDITIVE]
+    extra = {"/cases.json": json.dumps(listing).encode(), **_additive_weights(additive_folder)}
+    result = web_serve.run_page("/tests/web/test.html", extra, timeout=90)
     assert "fatal" not in result, result.get("fatal")
     return cases, result
 
@@ -129,6 +153,19 @@ def test_pixels_match_python(page):
         assert js.shape == w.shape == f.shape, name
         assert np.abs(js - w).max() <= 2, name
         assert np.abs(js - f).mean() <= 1.5, name
+
+
+def test_additive_variant_matches_python(page, additive_folder):
+    _, result = page
+    got = {c["name"]: c for c in result["cases"]}
+    datas = [(VEC / f"{n}.rnnc").read_bytes() for n in ADDITIVE]
+    for name, want in zip(ADDITIVE, web_weights.decode_web(datas, folder=additive_folder)):
+        c = got[f"additive-{name}"]
+        assert "error" not in c, c.get("error")
+        js = _rgb(c)
+        assert js.shape == want.shape and np.abs(js - want.astype(int)).max() <= 2, name
+        one_shot = web_weights.decode_web([datas[ADDITIVE.index(name)]])[0]
+        assert np.abs(js - one_shot.astype(int)).mean() > 5  # the gains did change the image
 
 
 def test_junk_is_refused_with_python_messages(page):

@@ -85,6 +85,11 @@ def build(weights_id: int) -> bytes:
     """The web weights file for a shipped weights id (deterministic)."""
     from thumbcodec.weights import load_arrays
     config, arrays = load_arrays(weights_id)
+    return pack(weights_id, config, arrays, max_iterations(weights_id))
+
+
+def pack(weights_id: int, config: dict, arrays: dict[str, np.ndarray], max_iter: int) -> bytes:
+    """A web weights file from a config and its arrays (the decoder's are kept)."""
     tensors, blobs, offset = [], [], 0
     for name, w in sorted(decoder_arrays(arrays, config).items()):
         w = np.asarray(w, np.float32)
@@ -104,8 +109,8 @@ def build(weights_id: int) -> bytes:
         blobs.append(blob)
         offset += len(blob)
         tensors.append(entry)
-    desc = {"weights_id": weights_id, "config": config,
-            "max_iterations": max_iterations(weights_id), "tensors": tensors}
+    desc = {"weights_id": weights_id, "config": config, "max_iterations": max_iter,
+            "tensors": tensors}
     js = json.dumps(desc, separators=(",", ":")).encode()
     js += b" " * (-len(js) % 4)
     return MAGIC + len(js).to_bytes(4, "little") + js + b"".join(blobs)
@@ -197,16 +202,20 @@ def write(ids: list[int], folder: Path = WEB) -> dict:
     manifest = json.loads(path.read_text()) if path.exists() else {"weights": {}}
     for wid in ids:
         blob = build(wid)
-        desc = read(blob)[0]
         _write_atomic(folder / file_name(wid), blob)
-        manifest["weights"][str(wid)] = {
-            "file": file_name(wid), "bytes": len(blob),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "max_iterations": desc["max_iterations"],
-            "bits": desc["config"]["bits"], "stride": 2 ** len(desc["config"]["enc"])}
+        manifest["weights"][str(wid)] = manifest_entry(wid, blob)
     manifest["weights"] = dict(sorted(manifest["weights"].items(), key=lambda kv: int(kv[0])))
     _write_atomic(path, (json.dumps(manifest, indent=1) + "\n").encode())
     return manifest
+
+
+def manifest_entry(weights_id: int, blob: bytes) -> dict:
+    """What weights.json says of a web weights file: what rnnc.js checks before loading it."""
+    desc = read(blob)[0]
+    return {"file": file_name(weights_id), "bytes": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+            "max_iterations": desc["max_iterations"],
+            "bits": desc["config"]["bits"], "stride": 2 ** len(desc["config"]["enc"])}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -22,9 +22,12 @@ async function main() {
   const good = [];
   for (const c of cases) {
     try {
-      const img = await decode(c.base64, c.iterations === undefined ? {} : { iterations: c.iterations });
+      const opts = {};
+      if (c.iterations !== undefined) opts.iterations = c.iterations;
+      if (c.weights !== undefined) opts.weights = c.weights;  // another weights folder
+      const img = await decode(c.base64, opts);
       out.cases.push({ name: c.name, ...pixels(img) });
-      if (c.iterations === undefined) good.push([c, img]);
+      if (Object.keys(opts).length === 0) good.push([c, img]);
     } catch (e) {
       out.cases.push({ name: c.name, error: e.message, isError: e instanceof Error });
     }
