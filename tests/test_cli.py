@@ -28,10 +28,10 @@ def test_encode_info_decode(tmp_path, example_paths):
     r = run("info", out)
     assert "32x32" in r.output and "3 iterations + 80 bits" in r.output
     png = tmp_path / "y.png"
-    r = run("decode", out, "-o", png, "--steps")
+    r = run("decode", out, "-o", png, "--progressive")
     assert r.exit_code == 0, r.output
     assert Image.open(png).size == (32, 32)
-    assert Image.open(tmp_path / "y.steps.png").size == (4 * 32 + 3 * 2, 32)
+    assert Image.open(tmp_path / "y.progressive.png").size == (4 * 32 + 3 * 2, 32)
 
 
 def test_truncated_file_decodes(tmp_path, example_paths):

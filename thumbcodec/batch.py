@@ -137,7 +137,8 @@ def encode_files(files, dsts, *, nbytes=None, iterations=None, resize=None, fit=
 
 def decode_file(src, dst, *, iterations=None, progressive=False, force=False,
                 max_pixels=None, device="auto", backend="auto") -> Result:
-    """Decode one .rnnc file to PNG (and with ``progressive`` NAME.steps.png)."""
+    """Decode one .rnnc file to PNG (and with ``progressive`` NAME.progressive.png, the
+    image after each iteration side by side)."""
     if dst.exists() and not force:
         return _fail(src, f"{dst} exists (use --force to overwrite)")
     try:
@@ -146,9 +147,9 @@ def decode_file(src, dst, *, iterations=None, progressive=False, force=False,
         write_atomic(dst, png_bytes(pics[-1]), overwrite=True)
         details = {"width": pics[-1].width, "height": pics[-1].height}
         if progressive:
-            path = dst.with_name(dst.stem + ".steps.png")
+            path = dst.with_name(dst.stem + ".progressive.png")
             write_atomic(path, png_bytes(strip(pics)), overwrite=True)
-            details["steps"] = str(path)
+            details["progressive"] = str(path)
         return Result(str(src), True, str(dst), details=details)
     except ThumbcodecError as e:
         return _fail(src, f"{src}: {e}")

@@ -7,19 +7,15 @@ Missing bits of a truncated trailing iteration decode as 0, the mean of +-1.
 from __future__ import annotations
 
 import numpy as np
-from bitarray import bitarray
 
 from .format import Layout
 
 
 def codes_to_bytes(codes: np.ndarray) -> bytes:
     """(T, C, h, w) array of +-1 -> payload bytes, each iteration byte-aligned."""
-    out = bytearray()
-    for it in np.asarray(codes):
-        bits = bitarray(endian="big")
-        bits.pack((it.reshape(-1) > 0).astype(np.uint8).tobytes())
-        out += bits.tobytes()
-    return bytes(out)
+    codes = np.asarray(codes)
+    bits = (codes.reshape(len(codes), int(np.prod(codes.shape[1:]))) > 0).astype(np.uint8)
+    return np.packbits(bits, axis=1, bitorder="big").tobytes()  # pads each row with 0 bits
 
 
 def bytes_to_codes(payload: bytes, layout: Layout) -> np.ndarray:
@@ -32,10 +28,8 @@ def bytes_to_codes(payload: bytes, layout: Layout) -> np.ndarray:
     whole, leftover = layout.split(len(payload))
     steps = whole + (1 if leftover else 0)
     codes = np.zeros((steps, B), np.float32)
+    raw = np.frombuffer(payload, np.uint8)
     for t in range(steps):
-        bits = bitarray(endian="big")
-        bits.frombytes(payload[t * L: (t + 1) * L])
-        n = min(len(bits), B)
-        vals = np.frombuffer(bits[:n].unpack(), np.uint8)
-        codes[t, :n] = vals.astype(np.float32) * 2 - 1
+        vals = np.unpackbits(raw[t * L: (t + 1) * L], bitorder="big")[:B]
+        codes[t, :len(vals)] = vals.astype(np.float32) * 2 - 1
     return codes.reshape(steps, *layout.shape)

@@ -115,24 +115,25 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, weig
 @click.option("-o", "--output", help="Output PNG (one input) or folder (many).")
 @click.option("--iterations", type=click.IntRange(0), help="Decode only the first K "
               "iterations.")
-@click.option("--steps", is_flag=True, help="Also write NAME.steps.png: every progressive "
+@click.option("--progressive", "--steps", "progressive", is_flag=True,
+              help="Also write NAME.progressive.png: every progressive "
               "step side by side.")
 @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
 @max_pixels_option
 @device_option
 @backend_option
-def decode(inputs, output, iterations, steps, force, as_json, max_pixels, device, backend):
+def decode(inputs, output, iterations, progressive, force, as_json, max_pixels, device, backend):
     """Decode .rnnc files (whole or truncated) to PNG.
 
-    Example: thumbcodec decode photo.rnnc -o photo.png --steps
+    Example: thumbcodec decode photo.rnnc -o photo.png --progressive
     """
     files = batch.expand(inputs, {".rnnc"})
     if not files:
         raise click.UsageError("no .rnnc files found")
     with _progress(len(files), "decoding", len(files) > 16 and not as_json) as bar:
         results = batch.decode_files(files, batch.targets(files, output, ".png"),
-                                     iterations=iterations, progressive=steps, force=force,
+                                     iterations=iterations, progressive=progressive, force=force,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
     _finish(results, as_json)
