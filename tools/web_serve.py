@@ -9,7 +9,6 @@ The server serves the repository's files, any extra in-memory files it is given 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import shutil
 import subprocess
