@@ -213,3 +213,19 @@ def test_web_weights_are_close_to_float_weights():
         step = np.abs(ref.reshape(len(ref), -1)).max(1) / 127 if name.endswith(".weight") else 0
         err = np.abs(w - ref).reshape(len(ref), -1).max(1)
         assert (err <= step / 2 + 1e-7).all(), name
+
+
+def test_committed_wasm_is_built_from_source(tmp_path):
+    """web/rnnc.wasm is what web/build.sh makes from web/src/rnnc.c (with Debian 12's
+    clang 14, which made it; other compilers emit other bytes, so the test skips there)."""
+    import shutil
+    import subprocess
+    clang = shutil.which("clang")
+    if clang is None or shutil.which("wasm-ld") is None:
+        pytest.skip("clang and lld are not installed (apt-get install clang lld)")
+    if "clang version 14." not in subprocess.run([clang, "--version"], capture_output=True,
+                                                  text=True).stdout:
+        pytest.skip("not clang 14")
+    out = tmp_path / "rnnc.wasm"
+    subprocess.run(["sh", str(WEB / "build.sh"), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == (WEB / "rnnc.wasm").read_bytes(), "rebuild web/rnnc.wasm: web/build.sh"
