@@ -3,8 +3,8 @@ int8 with one scale per output channel, written to web/rnnc-w<ID>.bin, and the m
 web/weights.json (file, bytes, sha256, what a decoder checks in a header) that rnnc.js reads
 and tests/test_web.py checks.
 
-    python tools/web_weights.py 1 2            # (re)write the files for ids 1 and 2
-    python tools/web_weights.py 3              # a new id later: the others stay listed
+    python tools/web_weights.py                # (re)write the files of every shipped id
+    python tools/web_weights.py 3              # one id (a new one): the others stay listed
     python tools/web_weights.py 2 --measure    # + SSIM lost on the Kodak thumbnails
 
 The file, little-endian, every array 4-byte aligned:
@@ -79,6 +79,19 @@ def max_iterations(weights_id: int) -> int:
             break
         n += 1
     return n
+
+
+def shipped_ids() -> list[int]:
+    """The weights ids this install decodes (probed with thumbcodec.info on a header)."""
+    import thumbcodec
+    ids = []
+    for wid in range(1, 32):
+        try:
+            thumbcodec.info(bytes([0x8E, 0x52, 1 << 5 | wid, 0, 0x70, 0x07]))
+        except thumbcodec.ThumbcodecError:
+            continue
+        ids.append(wid)
+    return ids
 
 
 def build(weights_id: int) -> bytes:
@@ -249,12 +262,14 @@ def measure(weights_id: int, kodak: str, budgets=(16, 32, 48, 64, 96, 128)) -> l
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("ids", type=int, nargs="+", help="shipped weights ids to export")
+    ap.add_argument("ids", type=int, nargs="*",
+                    help="shipped weights ids to export (default: every shipped id)")
     ap.add_argument("--measure", action="store_true",
                     help="also print the SSIM lost against the float decoder (Kodak)")
     ap.add_argument("--kodak", default=str(ROOT.parent / "shared" / "data" / "kodak"))
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    a.ids = a.ids or shipped_ids()
     manifest = write(a.ids)
     for wid in a.ids:
         print(json.dumps({"weights_id": wid, **manifest["weights"][str(wid)]}))
