@@ -210,8 +210,9 @@ def test_web_weights_are_close_to_float_weights():
     _, web = web_weights.load_web(2)
     for name, w in web.items():
         ref = shipped[name]
-        # int8 per output channel: within half a step of that channel's scale
-        step = np.abs(ref.reshape(len(ref), -1)).max(1) / 127 if name.endswith(".weight") else 0
+        # per output channel: within half a step of that channel's scale
+        step = (np.abs(ref.reshape(len(ref), -1)).max(1) / web_weights.LEVELS
+                if name.endswith(".weight") else 0)
         err = np.abs(w - ref).reshape(len(ref), -1).max(1)
         assert (err <= step / 2 + 1e-7).all(), name
 
