@@ -74,10 +74,11 @@ def encode_part(paths, part: Path, opts: dict) -> dict:
     Parquet part file, atomically; a part that exists is skipped whole."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    if part.exists():
-        n = pq.read_metadata(part).num_rows
-        return {**_where(opts), "results": [{"input": p, "ok": True, "skipped": True}
-                                            for p in paths[:n]]}
+    if part.exists():  # done by an earlier run: its failures are still failures
+        done = pq.read_table(part, columns=["path", "error"]).to_pylist()
+        return {**_where(opts), "results": [
+            {"input": r["path"], "ok": r["error"] is None, "error": r["error"], "skipped": True}
+            for r in done]}
     pairs = [(Path(p), batch.STDIO) for p in paths if p != batch.STDIO]
     results = iter(batch.encode_files(pairs, **opts))
     rows = []
