@@ -6,6 +6,7 @@ and tests/test_web.py checks.
     python tools/web_weights.py                # (re)write the files of every shipped id
     python tools/web_weights.py 3              # one id (a new one): the others stay listed
     python tools/web_weights.py 2 --measure    # + SSIM lost on the Kodak thumbnails
+    python tools/web_weights.py 2 --measure --levels 31 --out /tmp/w31   # a trial
 
 The file, little-endian, every array 4-byte aligned:
 
@@ -100,21 +101,22 @@ def shipped_ids() -> list[int]:
     return ids
 
 
-def build(weights_id: int) -> bytes:
+def build(weights_id: int, levels: int = LEVELS) -> bytes:
     """The web weights file for a shipped weights id (deterministic)."""
     from thumbcodec.weights import load_arrays
     config, arrays = load_arrays(weights_id)
-    return pack(weights_id, config, arrays, max_iterations(weights_id))
+    return pack(weights_id, config, arrays, max_iterations(weights_id), levels)
 
 
-def pack(weights_id: int, config: dict, arrays: dict[str, np.ndarray], max_iter: int) -> bytes:
+def pack(weights_id: int, config: dict, arrays: dict[str, np.ndarray], max_iter: int,
+         levels: int = LEVELS) -> bytes:
     """A web weights file from a config and its arrays (the decoder's are kept)."""
     tensors, blobs, offset = [], [], 0
     for name, w in sorted(decoder_arrays(arrays, config).items()):
         w = np.asarray(w, np.float32)
         entry = {"name": name, "shape": list(w.shape)}
         if name.endswith(".weight"):
-            q, s = quantize(w)
+            q, s = quantize(w, levels)
             entry.update(dtype="int8", offset=offset)
             parts = [q.tobytes()]
             pad = -len(parts[0]) % 4
@@ -214,13 +216,13 @@ def decode_web(datas: list[bytes], weights_id: int | None = None, all_steps: boo
     return out
 
 
-def write(ids: list[int], folder: Path = WEB) -> dict:
+def write(ids: list[int], folder: Path = WEB, levels: int = LEVELS) -> dict:
     """Write the files for ids and merge them into the manifest; returns the manifest."""
     folder.mkdir(exist_ok=True)
     path = folder / MANIFEST
     manifest = json.loads(path.read_text()) if path.exists() else {"weights": {}}
     for wid in ids:
-        blob = build(wid)
+        blob = build(wid, levels)
         _write_atomic(folder / file_name(wid), blob)
         manifest["weights"][str(wid)] = manifest_entry(wid, blob)
     manifest["weights"] = dict(sorted(manifest["weights"].items(), key=lambda kv: int(kv[0])))
@@ -243,7 +245,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def measure(weights_id: int, kodak: str, budgets=(16, 32, 48, 64, 96, 128)) -> list[dict]:
+def measure(weights_id: int, kodak: str, budgets=(16, 32, 48, 64, 96, 128),
+            folder: Path = WEB) -> list[dict]:
     """Patch SSIM of the float decoder and of the web weights on the Kodak thumbnails,
     at header-less payloads of `budgets` bytes (files of budget + 6 bytes)."""
     import thumbcodec
@@ -256,7 +259,7 @@ def measure(weights_id: int, kodak: str, budgets=(16, 32, 48, 64, 96, 128)) -> l
     for b in budgets:
         files = [d[: HEADER_SIZE + b] for d in full]
         ref = np.stack([np.asarray(im) for im in thumbcodec.decode_batch(files, backend="numpy")])
-        web = np.stack(decode_web(files))
+        web = np.stack(decode_web(files, folder=folder))
         s_ref, s_web = patch_ssim(thumbs, ref).mean(), patch_ssim(thumbs, web).mean()
         rows.append({"payload_bytes": b, "ssim_float": round(float(s_ref), 4),
                      "ssim_web": round(float(s_web), 4),
@@ -273,15 +276,21 @@ def main(argv=None) -> int:
     ap.add_argument("--measure", action="store_true",
                     help="also print the SSIM lost against the float decoder (Kodak)")
     ap.add_argument("--kodak", default=str(ROOT.parent / "shared" / "data" / "kodak"))
+    ap.add_argument("--levels", type=int, default=LEVELS,
+                    help=f"quantization levels each side of 0, 1..127 (default {LEVELS})")
+    ap.add_argument("--out", type=Path, default=WEB,
+                    help="folder to write to (default web/; another one for trials)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     a.ids = a.ids or shipped_ids()
-    manifest = write(a.ids)
+    if not 1 <= a.levels <= 127:
+        ap.error("--levels must be 1..127")
+    manifest = write(a.ids, a.out, a.levels)
     for wid in a.ids:
         print(json.dumps({"weights_id": wid, **manifest["weights"][str(wid)]}))
     if a.measure:
         for wid in a.ids:
-            for row in measure(wid, a.kodak):
+            for row in measure(wid, a.kodak, folder=a.out):
                 print(json.dumps({"weights_id": wid, **row}))
     return 0
 

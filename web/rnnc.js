@@ -245,9 +245,10 @@ function image(width, height, data) {
 
 /** The header fields and payload layout, as thumbcodec.info (needs weights.json). */
 export async function info(bytes, opts = {}) {
-  const { entry, base, ...fields } = await layout(bytes, opts);
-  void entry, void base;
-  return fields;
+  const f = await layout(bytes, opts);
+  delete f.entry;  // internals: the manifest entry and the weights folder
+  delete f.base;
+  return f;
 }
 
 async function layout(bytes, opts) {
@@ -295,8 +296,8 @@ function unpack(d, f, steps) {
  */
 export async function decodeAll(files, opts = {}) {
   const datas = files.map(asBytes);
-  const heads = datas.map((d) => parseHeader(d, opts.maxPixels ?? MAX_PIXELS));
-  void heads;  // every header is checked before any loading or model work
+  // every header is checked before anything is fetched or any network runs
+  for (const d of datas) parseHeader(d, opts.maxPixels ?? MAX_PIXELS);
   const infos = await Promise.all(datas.map((d) => layout(d, opts)));
   const groups = new Map();
   infos.forEach((f, i) => {
