@@ -2,7 +2,7 @@
 //
 //   import { decode, toDataURL } from "./rnnc.js";
 //   const img = await decode(bytes);                 // ImageData (or {width, height, data})
-//   imgElement.src = await toDataURL("jlIiAB8f...");  // base64 of a .rnnc file, say
+//   imgElement.src = await toDataURL("jlIiAfAf...");  // base64 of a 32x32 .rnnc file
 //
 // The network is thumbcodec/npmodel.py's decoder, run by the WebAssembly SIMD kernels of
 // rnnc.wasm (source web/src/rnnc.c, built by web/build.sh) on the int8 web weights
