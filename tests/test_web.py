@@ -231,3 +231,17 @@ def test_committed_wasm_is_built_from_source(tmp_path):
     out = tmp_path / "rnnc.wasm"
     subprocess.run(["sh", str(WEB / "build.sh"), str(out)], check=True, capture_output=True)
     assert out.read_bytes() == (WEB / "rnnc.wasm").read_bytes(), "rebuild web/rnnc.wasm: web/build.sh"
+
+
+def test_docs_give_the_current_download_sizes():
+    """docs/web.md's size table is tools/web_sizes.py's first line (gzip within 2%: zlib
+    versions differ)."""
+    import re
+    doc = (ROOT / "docs" / "web.md").read_text()
+    sizes = _load("web_sizes").sizes()
+    for name, size in sizes.items():
+        label = "**total**" if name == "total" else f"`{name}`"
+        row = next(line for line in doc.splitlines() if line.startswith(f"| {label}"))
+        raw, gz = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) B\b", row)][-2:]
+        assert raw == size["raw"], f"docs/web.md: {name} is {size['raw']} B now"
+        assert abs(gz - size["gzip"]) <= 0.02 * size["gzip"], f"docs/web.md: {name} gzip"
