@@ -155,8 +155,14 @@ def _run(client, fn, tasks) -> tuple[dict, float]:
                 done += 1
     report = {"done": done, "skipped": skipped, "failed": failed,
               "per_worker": dict(sorted(per_worker.items())),
-              "model_loads": {w: len(m) for w, m in sorted(models.items())}}
+              "model_loads": {w: len(m) for w, m in sorted(models.items())},
+              "worker_rss_mb": {w: round(b / 2**20) for w, b in sorted(client.run(_rss).items())}}
     return report, seconds
+
+
+def _rss() -> int:
+    import psutil  # a dependency of distributed
+    return psutil.Process().memory_info().rss
 
 
 def _prepare(client, opts) -> int:
