@@ -110,6 +110,8 @@ def start(workers: int = 2, scheduler: str | None = None):
 
 
 def close(client) -> None:
+    """Close the client, and the local cluster that ``start`` made for it (a remote
+    cluster keeps running)."""
     cluster = client.cluster
     client.close()
     if cluster is not None:
@@ -254,10 +256,7 @@ def main(src, out, table, out_table, nbytes, iterations, fit, weights_id, backen
         else:
             report = encode_folder(client, src, out, **options)
     finally:
-        if not scheduler:
-            close(client)
-        else:
-            client.close()
+        close(client)
     report["startup_seconds"] = round(started, 3)
     click.echo(json.dumps(report))
     sys.exit(1 if report["failed"] else 0)
