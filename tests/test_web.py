@@ -181,6 +181,7 @@ def test_junk_is_refused_with_python_messages(page):
 def test_batch_worker_progressive_dataurl(page):
     _, result = page
     assert result["batchSame"] and result["workerSame"]
+    assert result["poolSame"]  # two Workers, each a part of the list; onStep's indices
     p = result["progressive"]
     n = len(p["steps"])
     assert p["steps"] == [[t, n] for t in range(1, n + 1)] and n == 8

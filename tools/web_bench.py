@@ -5,7 +5,7 @@
 Files are 32x32 .rnnc files of weights 2 with random payloads (the decoder's work does
 not depend on the bits): 64 B files (4 iterations: 3 whole and 10 bytes of a fourth) and
 134 B files (8 iterations). Each figure is the fastest of --repeats runs of decodeAll
-over a batch, divided by the batch size, in the page and in the Worker; weights and
+over a batch, divided by the batch size, in the page, in one Worker and in two; weights and
 WebAssembly are loaded before timing (the first decode, loading included, is reported
 apart). Prints one JSON object.
 """

@@ -348,36 +348,60 @@ export async function toDataURL(x, opts = {}) {
 
 // ---- decoding in a Worker ---------------------------------------------------------------
 
-let worker = null, jobs = 0;
-const pending = new Map();
+const pool = [];              // module Workers (rnnc-worker.js), started as needed
+const pending = new Map();   // job id -> { resolve, reject, opts, offset, worker }
+let jobs = 0;
 
-/** decodeAll in a module Worker (rnnc-worker.js), so the page stays responsive. */
-export function decodeInWorker(files, opts = {}) {
-  if (!worker) {
-    worker = new Worker(new URL("rnnc-worker.js", import.meta.url), { type: "module" });
-    worker.onerror = (e) => {  // the Worker could not start: fail every pending job
-      for (const job of pending.values()) job.reject(new Error(`rnnc-worker.js: ${e.message ?? "failed to load"}`));
-      pending.clear();
-      worker = null;
-    };
-    worker.onmessage = ({ data: m }) => {
-      const job = pending.get(m.job);
-      if (m.step) {
-        job.opts.onStep?.(m.index, image(m.width, m.height, m.data), m.step, m.steps);
-      } else {
-        pending.delete(m.job);
-        if (m.error) job.reject(new Error(m.error));
-        else job.resolve(m.images.map((r) => image(r.width, r.height, r.data)));
-      }
-    };
-  }
-  const job = ++jobs, bytes = files.map((f) => asBytes(f).slice());
+function startWorker() {
+  const w = new Worker(new URL("rnnc-worker.js", import.meta.url), { type: "module" });
+  w.onerror = (e) => {  // the Worker could not start: fail its pending jobs
+    for (const [id, job] of pending) {
+      if (job.worker !== w) continue;
+      pending.delete(id);
+      job.reject(new Error(`rnnc-worker.js: ${e.message ?? "failed to load"}`));
+    }
+    pool.splice(pool.indexOf(w), 1);
+  };
+  w.onmessage = ({ data: m }) => {
+    const job = pending.get(m.job);
+    if (!job) return;
+    if (m.step) {
+      job.opts.onStep?.(job.offset + m.index, image(m.width, m.height, m.data), m.step, m.steps);
+    } else {
+      pending.delete(m.job);
+      if (m.error) job.reject(new Error(m.error));
+      else job.resolve(m.images.map((r) => image(r.width, r.height, r.data)));
+    }
+  };
+  return w;
+}
+
+function send(worker, files, offset, opts) {
+  const job = ++jobs, bytes = files.map((f) => f.slice());
   const plain = { iterations: opts.iterations, maxPixels: opts.maxPixels, progressive: !!opts.onStep,
                   weights: String(folder(opts)), wasm: String(new URL(opts.wasm ?? "rnnc.wasm", HERE)) };
   return new Promise((resolve, reject) => {
-    pending.set(job, { resolve, reject, opts });
+    pending.set(job, { resolve, reject, opts, offset, worker });
     worker.postMessage({ job, files: bytes, opts: plain }, bytes.map((b) => b.buffer));
   });
+}
+
+/**
+ * decodeAll in module Workers, so the page stays responsive: the files are split in
+ * `opts.workers` consecutive parts (default: one Worker per spare core, at most 4), each
+ * decoded (batched per size) by its own Worker; onStep indices are the list's.
+ */
+export async function decodeInWorker(files, opts = {}) {
+  const datas = files.map(asBytes);
+  for (const d of datas) parseHeader(d, opts.maxPixels ?? MAX_PIXELS);  // fail before any work
+  if (datas.length === 0) return [];
+  const cores = globalThis.navigator?.hardwareConcurrency || 2;
+  const k = Math.max(1, Math.min(opts.workers ?? Math.min(4, cores - 1), datas.length));
+  while (pool.length < k) pool.push(startWorker());
+  const per = Math.ceil(datas.length / k), parts = [];
+  for (let w = 0; w * per < datas.length; w++)
+    parts.push(send(pool[w], datas.slice(w * per, (w + 1) * per), w * per, opts));
+  return (await Promise.all(parts)).flat();
 }
 
 // ---- a minimal PNG writer (stored deflate), for data URLs without a canvas ------------

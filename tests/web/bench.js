@@ -1,5 +1,5 @@
-// Times decodeAll on the files /bench.json lists (groups of equal files), main thread and
-// Worker; POSTs {label: ms per thumbnail}; tools/web_bench.py prints it.
+// Times decodeAll on the files /bench.json lists (groups of equal files), main thread, one
+// Worker and two; POSTs {label: ms per thumbnail}; tools/web_bench.py prints it.
 import { decode, decodeAll, decodeInWorker } from "/web/rnnc.js";
 
 const post = (body) => fetch("/result", { method: "POST", body: JSON.stringify(body) });
@@ -27,8 +27,10 @@ async function main() {
     for (const n of g.batches) {
       const files = g.files.slice(0, n);
       const ms = await best(() => decodeAll(files), repeats);
-      const wms = await best(() => decodeInWorker(files), repeats);
-      out.runs.push({ label: g.label, batch: n, msPerThumb: ms / n, workerMsPerThumb: wms / n });
+      const wms = await best(() => decodeInWorker(files, { workers: 1 }), repeats);
+      const pms = await best(() => decodeInWorker(files, { workers: 2 }), repeats);
+      out.runs.push({ label: g.label, batch: n, msPerThumb: ms / n, workerMsPerThumb: wms / n,
+                      twoWorkersMsPerThumb: pms / n });
     }
   }
   await post(out);

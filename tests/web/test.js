@@ -38,6 +38,9 @@ async function main() {
   out.batchSame = batch.every((img, i) => same(img, good[i][1]));
   const viaWorker = await decodeInWorker(files);
   out.workerSame = viaWorker.every((img, i) => same(img, good[i][1]));
+  const pooled = [];
+  const viaPool = await decodeInWorker(files, { workers: 2, onStep: (i, img, t, n) => { if (t === n) pooled[i] = img; } });
+  out.poolSame = viaPool.every((img, i) => same(img, good[i][1]) && same(pooled[i], img));
   out.workerError = await decodeInWorker(["AAAA"]).then(() => null, (e) => e instanceof Error && e.message);
   // progressive: one call per step, the last equal to the final image
   const [c0, img0] = good.find(([c]) => c.name.includes("134B"));
