@@ -36,7 +36,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
 from thumbcodec import batch, engine
 from thumbcodec import weights as W
-from thumbcodec.files import write_atomic
+from thumbcodec.files import clean_stale, write_atomic
 
 TASKS_PER_WORKER = 4  # shares per worker: enough to balance uneven workers, few enough to batch
 
@@ -74,6 +74,7 @@ def encode_part(paths, part: Path, opts: dict) -> dict:
     Parquet part file, atomically; a part that exists is skipped whole."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+    clean_stale(part)  # temporary files of a killed writer of this part
     if part.exists():  # done by an earlier run: its failures are still failures
         done = pq.read_table(part, columns=["path", "error"]).to_pylist()
         return {**_where(opts), "results": [
