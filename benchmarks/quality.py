@@ -248,7 +248,7 @@ def main(images, kodak, targets, limit, out, cache, jobs, as_json, device):
 
     Example: python -m benchmarks.quality --kodak ../shared/data/kodak --out docs/bench
     """
-    from thumbcodec.batch import IMAGE_EXTS, expand
+    from thumbcodec.batch import expand
     from thumbcodec.errors import ThumbcodecError
     from thumbcodec.pixels import load_image
     try:
@@ -259,7 +259,7 @@ def main(images, kodak, targets, limit, out, cache, jobs, as_json, device):
         from training.data import kodak_thumbs
         thumbs = kodak_thumbs(kodak)
     else:
-        files = expand(images, IMAGE_EXTS)
+        files = [f for f, _ in expand(images)]
         if not files:
             raise click.UsageError("give IMAGES or --kodak DIR")
         try:

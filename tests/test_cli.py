@@ -41,7 +41,7 @@ def test_truncated_file_decodes(tmp_path, example_paths):
     t.write_bytes(out.read_bytes()[:40])
     r = run("decode", t)
     assert r.exit_code == 0, r.output
-    assert Image.open(tmp_path / "t.png").size == (32, 32)
+    assert Image.open(tmp_path / "t.rnnc.png").size == (32, 32)  # never t.png: an input's name
 
 
 def test_sizes_resize_and_fit(tmp_path):

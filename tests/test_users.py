@@ -37,7 +37,6 @@ def photo(w=768, h=512, seed=0):
 
 # ---- 1. a default output name is never an input's own picture
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 1: not fixed yet")
 def test_1_decode_default_name_does_not_point_at_the_original(tmp_path, example_paths):
     src = tmp_path / "kodim23.png"
     src.write_bytes(example_paths[0].read_bytes())
@@ -52,7 +51,6 @@ def test_1_decode_default_name_does_not_point_at_the_original(tmp_path, example_
     assert r.exit_code == 0 and (tmp_path / "out" / "kodim23.png").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 1: not fixed yet")
 def test_1_force_advice_never_points_at_a_file_that_is_not_an_output(tmp_path, example_paths):
     src = tmp_path / "x.png"
     src.write_bytes(example_paths[0].read_bytes())
@@ -64,7 +62,6 @@ def test_1_force_advice_never_points_at_a_file_that_is_not_an_output(tmp_path, e
 
 # ---- 2. two inputs that map to one output
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 2: not fixed yet")
 def test_2_clashing_outputs_later_one_fails_and_subfolders_mirror(tmp_path, example_paths):
     for d in ("a", "b"):
         (tmp_path / "in" / d).mkdir(parents=True)
@@ -80,7 +77,6 @@ def test_2_clashing_outputs_later_one_fails_and_subfolders_mirror(tmp_path, exam
         == ["a/x.rnnc", "b/x.rnnc"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 2: not fixed yet")
 def test_2_clash_in_place(tmp_path, example_paths):
     (tmp_path / "x.png").write_bytes(example_paths[0].read_bytes())
     Image.open(example_paths[1]).save(tmp_path / "x.jpg")
@@ -91,7 +87,6 @@ def test_2_clash_in_place(tmp_path, example_paths):
 
 # ---- 3. the progressive strip is an output like any other
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 3: not fixed yet")
 def test_3_progressive_strip_is_never_overwritten_without_force(tmp_path, example_paths):
     run("encode", example_paths[0], "--bytes", 40, "-o", tmp_path / "x.rnnc")
     strip = tmp_path / "y.progressive.png"
@@ -103,7 +98,6 @@ def test_3_progressive_strip_is_never_overwritten_without_force(tmp_path, exampl
 
 # ---- 4. races: outputs are created exclusively
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 4: not fixed yet")
 def test_4_two_writers_of_one_output_one_fails(tmp_path, example_paths):
     dst = tmp_path / "x.rnnc"
     results = []
@@ -133,7 +127,6 @@ def test_4_two_writers_of_one_output_one_fails(tmp_path, example_paths):
 
 # ---- 5. a killed batch resumes
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 5: not fixed yet")
 def test_5_skip_existing_and_stale_temp_files(tmp_path, example_paths):
     src = tmp_path / "in"
     src.mkdir()
@@ -152,7 +145,6 @@ def test_5_skip_existing_and_stale_temp_files(tmp_path, example_paths):
 
 # ---- 6. a photo in, a thumbnail out
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 6: not fixed yet")
 def test_6_photo_becomes_a_thumbnail_by_default(tmp_path):
     photo().save(tmp_path / "photo.png")
     r = run("encode", tmp_path / "photo.png", "--bytes", 64)
@@ -171,7 +163,6 @@ def test_6_thumbnail_sized_inputs_keep_their_size(tmp_path, size, nbytes):
     assert thumbcodec.decode((tmp_path / "t.rnnc").read_bytes()).size == size
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 6: not fixed yet")
 def test_6_library_has_the_same_rule():
     data = thumbcodec.encode(photo(), bytes=64)
     assert max(thumbcodec.info(data).width, thumbcodec.info(data).height) <= 64
@@ -179,7 +170,6 @@ def test_6_library_has_the_same_rule():
     assert (thumbcodec.info(data).width, thumbcodec.info(data).height) == (768, 512)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 6: not fixed yet")
 def test_6_budget_below_one_iteration_is_said(tmp_path):
     Image.fromarray(gradient(100, 75)).save(tmp_path / "t.png")
     r = run("encode", tmp_path / "t.png", "--bytes", 40)
@@ -189,7 +179,6 @@ def test_6_budget_below_one_iteration_is_said(tmp_path):
 
 # ---- 7. the advice names the real flags
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 7: not fixed yet")
 def test_7_too_many_pixels_advice_names_cli_flags(tmp_path):
     Image.fromarray(gradient(1400, 1000)).save(tmp_path / "big.png")
     r = run("encode", tmp_path / "big.png", "--bytes", 64, "--fit", 1400)
@@ -236,7 +225,6 @@ def test_8_unreadable_weights_are_a_weights_error(tmp_path, monkeypatch):
 
 # ---- 10. wrong output
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 10: not fixed yet")
 def test_10_dark_16_bit_png_is_scaled_by_its_mode(tmp_path):
     a = np.full((32, 32), 200, np.uint16)  # 200 of 65535: almost black
     Image.fromarray(a).save(tmp_path / "dark.png")
@@ -265,7 +253,6 @@ def test_12_user_scheme_is_searched(monkeypatch):
 
 # ---- 13. stdin and stdout
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 13: not fixed yet")
 def test_13_pipes(tmp_path, example_paths):
     cli = [sys.executable, "-m", "thumbcodec.cli"]
     src = example_paths[0].read_bytes()
@@ -278,7 +265,6 @@ def test_13_pipes(tmp_path, example_paths):
     assert Image.open(io.BytesIO(r2.stdout)).size == (32, 32)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 13: not fixed yet")
 def test_13_json_stdout_is_only_json(tmp_path, example_paths):
     cli = [sys.executable, "-m", "thumbcodec.cli"]
     r = subprocess.run(cli + ["encode", str(example_paths[0]), "--bytes", "40", "-o",
@@ -295,7 +281,6 @@ def test_13_json_stdout_is_only_json(tmp_path, example_paths):
 
 # ---- 9. memory and the auto backend
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 9: not fixed yet")
 def test_9_junk_is_refused_by_its_length_before_it_is_read(tmp_path, monkeypatch):
     junk = tmp_path / "junk.rnnc"
     with open(junk, "wb") as f:  # a valid 32x32 header, then 64 MB of nothing (sparse)
@@ -308,7 +293,6 @@ def test_9_junk_is_refused_by_its_length_before_it_is_read(tmp_path, monkeypatch
     assert r.exit_code == 1 and "payload of 67108858 bytes is longer" in r.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 9: not fixed yet")
 def test_9_batches_are_cut_by_pixels(monkeypatch):
     from thumbcodec import codec
     seen = []
@@ -330,7 +314,6 @@ def test_9_batches_are_cut_by_pixels(monkeypatch):
 
 # ---- 11. torch is optional
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 11: not fixed yet")
 def test_11_every_command_but_training_works_without_torch(tmp_path, example_paths):
     src = tmp_path / "in"
     src.mkdir()
@@ -355,7 +338,6 @@ def test_11_every_command_but_training_works_without_torch(tmp_path, example_pat
 
 # ---- 14. Pillow
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 14: not fixed yet")
 def test_14_pillow_save_open_verify(tmp_path, example_paths):
     im = Image.open(example_paths[0])
     im.save(tmp_path / "x.rnnc", bytes=64)
@@ -416,14 +398,12 @@ def test_16_default_budget_quiet_and_too_many_bytes(tmp_path, example_paths):
     assert r.exit_code == 0 and r.output == ""
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 16: not fixed yet")
 def test_16_device_error_once(tmp_path, example_paths):
     r = run("encode", *example_paths, "--bytes", 40, "--device", "cuda", "-o", tmp_path / "o")
     assert r.exit_code in (1, 2)
     assert r.output.count("cuda") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 16: not fixed yet")
 def test_16_gif_in_a_folder(tmp_path, example_paths):
     Image.open(example_paths[0]).convert("P").save(tmp_path / "a.gif")
     r = run("encode", tmp_path, "--bytes", 40, "-o", tmp_path / "o", "--json")

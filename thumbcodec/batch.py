@@ -1,26 +1,46 @@
 """Jobs over files: the library behind ``thumbcodec encode|decode|info`` on files and folders.
 
-Each job takes inputs (files or folders) and yields one ``Result`` per input, in order:
-one bad file is reported and the others go on. Outputs are written atomically and never
-replace an existing file unless ``force`` is given. The CLI only parses options and prints
-these results.
+One rule for every batch: an input file gives ``<stem>.rnnc`` (encode) or ``<stem>.png``
+(decode) in the output folder, mirroring the subfolders of a folder input; in place,
+beside the input, encode writes ``x.rnnc`` and decode ``x.rnnc.png`` (never the input's
+own picture). When two inputs still map to one output, the later one fails and nothing is
+replaced. ``-`` means standard input or output.
+
+Each job yields one ``Result`` per input, in order: one bad file is reported and the
+others go on. Outputs are written atomically and created exclusively: an existing file is
+never replaced unless ``force`` is given (``skip_existing`` leaves it and reports it
+done). The CLI only parses options and prints these results.
 """
 from __future__ import annotations
 
 import io
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from . import codec, engine
-from .errors import ThumbcodecError
-from .files import write_atomic
-from .format import check_size
-from .pixels import fit_size, load_image
+from .errors import LimitError, ThumbcodecError
+from .files import clean_stale, write_atomic
+from .format import HEADER_SIZE, MAGIC, check_size
+from .pixels import image_from_bytes, load_image
 
-IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".ppm"}
-CHUNK = 256  # images encoded together
+CHUNK = 256       # images encoded together
+STDIO = "-"
+SOFTWARE = "thumbcodec"  # PNG text chunk of the images decode writes: marks its outputs
+
+
+class OutputError(ThumbcodecError):
+    """The outputs asked for cannot be made (e.g. -o names a file where a folder is needed)."""
+
+
+def image_exts() -> set[str]:
+    """Every file suffix Pillow reads (a folder scan takes them all), but .rnnc."""
+    Image.init()
+    return {ext for ext, fmt in Image.registered_extensions().items()
+            if fmt in Image.OPEN and ext != ".rnnc"}
 
 
 @dataclass
@@ -30,6 +50,8 @@ class Result:
     output: str | None = None
     error: str | None = None
     details: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said on stderr, kept in the JSON
+    data: bytes | None = None  # the output's bytes when it goes to standard output
 
     def to_dict(self) -> dict:
         d = {"input": self.input, "ok": self.ok}
@@ -37,6 +59,8 @@ class Result:
             d["output"] = self.output
         if self.error is not None:
             d["error"] = self.error
+        if self.notes:
+            d["notes"] = self.notes
         return {**d, **self.details}
 
 
@@ -45,40 +69,101 @@ def _fail(src, err) -> Result:
     return Result(str(src), False, error=err if err.startswith(str(src)) else f"{src}: {err}")
 
 
-def expand(inputs, exts) -> list[Path]:
-    """Files as given, folders expanded to their files with one of exts (sorted)."""
+# ---- inputs and outputs
+
+def expand(inputs, exts=None) -> list[tuple[Path, Path | None]]:
+    """(file, the folder it was found in or None) for each input: files as given, folders
+    expanded to their files with one of exts (default: every image Pillow reads), sorted."""
+    exts = image_exts() if exts is None else exts
     out = []
     for p in map(Path, inputs):
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in exts)
+        if str(p) != STDIO and p.is_dir():
+            out += [(q, p) for q in sorted(p.rglob("*"))
+                    if q.is_file() and q.suffix.lower() in exts and not q.name.startswith(".")]
         else:
-            out.append(p)
+            out.append((p, None))
     return out
 
 
-def targets(files, output, suffix) -> list[Path]:
-    """Output paths: beside each input, or ``output`` (a file for one input, else a
-    folder, created)."""
-    if output is None:
-        return [f.with_suffix(suffix) for f in files]
-    out = Path(output)
-    if len(files) == 1 and not out.is_dir() and out.suffix:
-        return [out]
-    out.mkdir(parents=True, exist_ok=True)
-    return [out / (f.stem + suffix) for f in files]
+def plan(found, output, suffix: str) -> list[tuple[Path, Path | str]]:
+    """(input, output or an error message) for each input of ``expand``, by the one rule
+    (module docstring). Raises OutputError when ``output`` cannot be what is asked."""
+    single = len(found) == 1 and found[0][1] is None
+    if output == STDIO:
+        if not single:
+            raise OutputError("-o - (standard output) takes exactly one input file")
+        return [(found[0][0], STDIO)]
+    out = Path(output) if output is not None else None
+    if out is not None and str(out).startswith("/dev/"):
+        raise OutputError(f"{out}: write to standard output with -o -")
+    if out is not None and single and out.suffix and not out.is_dir():
+        return [(found[0][0], out)]
+    if out is not None and out.exists() and not out.is_dir():
+        raise OutputError(f"-o {out}: exists and is not a folder (give a folder for "
+                          f"{'these inputs' if not single else 'the output'}, or a file "
+                          f"name with a suffix)")
+    pairs, taken = [], {}
+    inputs = {src.resolve() for src, _ in found if str(src) != STDIO}
+    for src, root in found:
+        if str(src) == STDIO:
+            dst = STDIO if out is None else out / f"stdin{suffix}"
+        elif out is None:  # in place: x.png -> x.rnnc, x.rnnc -> x.rnnc.png
+            dst = src.with_name(src.name + suffix) if suffix == ".png" else src.with_suffix(suffix)
+        elif root is None:
+            dst = out / (src.stem + suffix)
+        else:
+            dst = out / src.relative_to(root).with_suffix(suffix)
+        key = Path(os.path.abspath(dst)) if dst != STDIO else dst
+        if key in taken:
+            pairs.append((src, f"{dst} is also the output of {taken[key]}: rename one of them"))
+        elif key != STDIO and key.resolve() in inputs:
+            pairs.append((src, f"{dst} is an input of this command: choose another -o"))
+        else:
+            taken[key] = src
+            pairs.append((src, dst))
+    return pairs
 
 
-def read_file(path: Path) -> bytes:
-    if not path.exists():
+def is_output(path: Path) -> bool:
+    """Whether an existing file is one thumbcodec writes (a .rnnc file, or a PNG that
+    decode wrote): only those may be suggested for --force."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC))
+        if head == MAGIC:
+            return True
+        with Image.open(path) as im:
+            return im.format == "PNG" and im.info.get("Software") == SOFTWARE
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def _exists_error(dst: Path) -> str:
+    if is_output(dst):
+        return f"{dst} exists (use --force to overwrite, or --skip-existing)"
+    return f"{dst} exists and was not written by thumbcodec: choose another -o"
+
+
+def read_input(src) -> bytes:
+    if str(src) == STDIO:
+        return sys.stdin.buffer.read()
+    p = Path(src)
+    if not p.exists():
         raise ThumbcodecError("no such file")
-    if path.is_dir():
+    if p.is_dir():
         raise ThumbcodecError("is a directory")
-    return path.read_bytes()
+    with open(p, "rb") as f:  # a 2 GB junk file is refused by its length, not read whole
+        head = f.read(HEADER_SIZE)
+        if len(head) == HEADER_SIZE:
+            codec.check_length(head, os.fstat(f.fileno()).st_size)
+        return head + f.read()
 
 
 def png_bytes(img: Image.Image) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", SOFTWARE)
     buf = io.BytesIO()
-    img.save(buf, "PNG")
+    img.save(buf, "PNG", pnginfo=info)
     return buf.getvalue()
 
 
@@ -91,81 +176,129 @@ def strip(pics: list[Image.Image]) -> Image.Image:
     return out
 
 
-
-def encode_files(files, dsts, *, nbytes=None, iterations=None, resize=None, fit=None,
-                 force=False, weights_id=None, max_pixels=None, device="auto",
-                 backend="auto", on_chunk=None):
-    """Encode image files to .rnnc files; returns a Result per input, in order.
-    ``on_chunk(n)`` is called after each chunk of n images (for a progress bar)."""
-    results: list[Result | None] = [None] * len(files)
-    todo = []
-    for k, (src, dst) in enumerate(zip(files, dsts)):
-        if dst.exists() and not force:
-            results[k] = _fail(src, f"{dst} exists (use --force to overwrite)")
+def _claim(src, dst, force, skip_existing, extra=()) -> Result | None:
+    """None if the job may write dst (and extra outputs); else the Result that says why
+    not. Cleans temporary files that killed writers of dst left."""
+    if isinstance(dst, str) and dst != STDIO:
+        return _fail(src, dst)
+    for path in (dst, *extra):
+        if path == STDIO:
             continue
-        try:
-            img = load_image(src)
-            size = fit_size(*img.size, resize=resize, fit=fit)
-            check_size(*size, max_pixels)
-            if size != img.size:
-                img = img.resize(size, resample=Image.BICUBIC, reducing_gap=2.0)
-            todo.append((k, src, dst, img))
-        except ThumbcodecError as e:
-            results[k] = _fail(src, e)
-    kw = {} if weights_id is None else {"weights_id": weights_id}
+        clean_stale(path)
+        if path.exists() and not force:
+            if skip_existing and is_output(path):
+                return Result(str(src), True, str(dst), details={"skipped": True})
+            return _fail(src, _exists_error(path))
+    return None
+
+
+def _write(dst, data: bytes, force: bool, res: Result) -> None:
+    if dst == STDIO:
+        res.data = data
+        return
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(dst, data, overwrite=force)
+
+
+def _os_error(src, dst, e: OSError) -> Result:
+    if isinstance(e, FileExistsError):
+        return _fail(src, _exists_error(Path(dst)))
+    return _fail(src, f"cannot write {dst}: {e.strerror or e}")
+
+
+# ---- the jobs
+
+def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False,
+                 skip_existing=False, weights_id=None, max_pixels=None, device="auto",
+                 backend="auto", on_item=None) -> list[Result]:
+    """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns
+    a Result per input, in order. ``on_item()`` is called once per input."""
+    from . import weights as W
+    engine.check(backend, device)  # once per job, not once per file
+    wid = W.DEFAULT_ID if weights_id is None else weights_id
+    results: list[Result | None] = [None] * len(pairs)
+    todo = []
+    for k, (src, dst) in enumerate(pairs):
+        res = _claim(src, dst, force, skip_existing)
+        if res is None:
+            try:
+                img = load_image(src) if str(src) != STDIO else image_from_bytes(read_input(src))
+                size = codec.coded_size(*img.size, fit=fit, nbytes=nbytes, weights_id=wid)
+                check_size(*size, max_pixels)
+                todo.append((k, src, dst, img, size))
+            except LimitError as e:
+                res = _fail(src, f"{e.args[0].split(' (raise')[0]}: make it smaller with "
+                                 f"--fit N, or raise the limit with --max-pixels")
+            except ThumbcodecError as e:
+                res = _fail(src, e)
+        if res is not None:
+            results[k] = res
+            if on_item:
+                on_item()
     for s in range(0, len(todo), CHUNK):
         part = todo[s: s + CHUNK]
         try:
-            datas = codec.encode_batch([im for _, _, _, im in part], bytes=nbytes,
-                                       iterations=iterations, device=device,
-                                       max_pixels=max_pixels, backend=backend, **kw)
+            datas = codec.encode_batch([im for _, _, _, im, _ in part], bytes=nbytes,
+                                       iterations=iterations, fit=fit, device=device,
+                                       max_pixels=max_pixels, backend=backend, weights_id=wid)
         except ThumbcodecError as e:
-            for k, src, _, _ in part:
-                results[k] = _fail(src, e)
-            datas = []
-        for (k, src, dst, img), data in zip(part, datas):
-            try:
-                write_atomic(dst, data, overwrite=True)
-                results[k] = Result(str(src), True, str(dst), details={
-                    "bytes": len(data), "width": img.width, "height": img.height})
-            except OSError as e:
-                results[k] = _fail(src, f"{dst}: {e.strerror or e}")
-        if on_chunk:
-            on_chunk(len(part))
+            datas = [e] * len(part)
+        for (k, src, dst, img, size), data in zip(part, datas):
+            if isinstance(data, ThumbcodecError):
+                results[k] = _fail(src, data)
+            else:
+                res = Result(str(src), True, str(dst), details={
+                    "bytes": len(data), "width": size[0], "height": size[1]})
+                per_it = W.get_info(wid).layout(*size).iteration_bytes
+                if nbytes is not None and nbytes - HEADER_SIZE < per_it:
+                    res.notes.append(f"{src}: {nbytes} bytes hold less than one iteration "
+                                     f"({per_it} bytes) at {size[0]}x{size[1]}")
+                try:
+                    _write(dst, data, force, res)
+                except OSError as e:
+                    res = _os_error(src, dst, e)
+                results[k] = res
+            if on_item:
+                on_item()
     return results
 
 
 def decode_file(src, dst, *, iterations=None, progressive=False, force=False,
-                max_pixels=None, device="auto", backend="auto") -> Result:
+                skip_existing=False, max_pixels=None, device="auto", backend="auto") -> Result:
     """Decode one .rnnc file to PNG (and with ``progressive`` NAME.progressive.png, the
     image after each iteration side by side)."""
-    if dst.exists() and not force:
-        return _fail(src, f"{dst} exists (use --force to overwrite)")
+    strip_path = None
+    if progressive and isinstance(dst, Path):
+        strip_path = dst.with_name(dst.stem + ".progressive.png")
+    res = _claim(src, dst, force, skip_existing, [strip_path] if strip_path else [])
+    if res is not None:
+        return res
     try:
-        pics = codec.decode_batch([read_file(src)], iterations=iterations, device=device,
+        pics = codec.decode_batch([read_input(src)], iterations=iterations, device=device,
                                   max_pixels=max_pixels, progressive=True, backend=backend)[0]
-        write_atomic(dst, png_bytes(pics[-1]), overwrite=True)
-        details = {"width": pics[-1].width, "height": pics[-1].height}
-        if progressive:
-            path = dst.with_name(dst.stem + ".progressive.png")
-            write_atomic(path, png_bytes(strip(pics)), overwrite=True)
-            details["progressive"] = str(path)
-        return Result(str(src), True, str(dst), details=details)
     except ThumbcodecError as e:
         return _fail(src, f"{src}: {e}")
     except OSError as e:
         return _fail(src, f"{src}: {e.strerror or e}")
-
-
-def decode_files(files, dsts, *, backend="auto", device="auto", on_item=None, **kw):
-    """Decode .rnnc files one by one (``decode_file``), on one backend chosen for the
-    whole job; ``on_item()`` after each."""
+    res = Result(str(src), True, str(dst), details={"width": pics[-1].width,
+                                                      "height": pics[-1].height})
     try:
-        backend = engine.pick_backend(backend, device, len(files))
-    except ThumbcodecError as e:
-        return [_fail(src, e) for src in files]
+        _write(dst, png_bytes(pics[-1]), force, res)
+        if strip_path:
+            _write(strip_path, png_bytes(strip(pics)), force, res)
+            res.details["progressive"] = str(strip_path)
+    except OSError as e:
+        return _os_error(src, dst, e)
+    return res
+
+
+def decode_files(pairs, *, backend="auto", device="auto", on_item=None, **kw) -> list[Result]:
+    """Decode .rnnc files one by one (``decode_file``) for (input, output) pairs from
+    ``plan``, on one backend chosen for the whole job; ``on_item()`` after each."""
+    engine.check(backend, device)  # once per job, not once per file
+    backend = engine.pick_backend(backend, device, len(pairs))
     out = []
-    for src, dst in zip(files, dsts):
+    for src, dst in pairs:
         out.append(decode_file(src, dst, backend=backend, device=device, **kw))
         if on_item:
             on_item()
@@ -175,7 +308,7 @@ def decode_files(files, dsts, *, backend="auto", device="auto", on_item=None, **
 def info_file(src) -> Result:
     """Header and payload layout of one .rnnc file (no weights needed)."""
     try:
-        i = codec.info(read_file(Path(src)), max_pixels=1 << 62)
+        i = codec.info(read_input(src), max_pixels=1 << 62)
         return Result(str(src), True, details={"file": str(src), **i.to_dict()})
     except ThumbcodecError as e:
         return _fail(src, f"{src}: {e}")

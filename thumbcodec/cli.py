@@ -5,6 +5,7 @@ Exit status: 0 all inputs succeeded; 1 some inputs failed (the others are still 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
@@ -13,6 +14,7 @@ import click
 
 from . import batch
 from . import weights as W
+from .errors import ThumbcodecError
 
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                              default="auto", show_default=True, help="Where the network runs.")
@@ -35,8 +37,17 @@ def _size(ctx, param, value):
 
 
 def _finish(results, as_json: bool) -> None:
-    """Print failures (or every result as JSON) and exit 1 if any input failed."""
+    """Write data meant for standard output, print notes and failures on stderr (or every
+    result as JSON on stdout), and exit 1 if any input failed."""
     failed = [r for r in results if not r.ok]
+    for r in results:
+        if r.data is not None:
+            if as_json:
+                raise click.UsageError("--json and -o - both want standard output")
+            sys.stdout.buffer.write(r.data)
+            sys.stdout.flush()
+        for note in r.notes:
+            click.echo(f"Note: {note}", err=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
     else:
@@ -45,6 +56,15 @@ def _finish(results, as_json: bool) -> None:
         if failed and len(results) > 1:
             click.echo(f"{len(failed)} of {len(results)} inputs failed", err=True)
     sys.exit(1 if failed else 0)
+
+
+@contextlib.contextmanager
+def _job():
+    """A job that cannot start (no torch, no GPU) is one error, exit 1."""
+    try:
+        yield
+    except ThumbcodecError as e:
+        raise click.ClickException(str(e)) from None
 
 
 def _progress(length, label, show):
@@ -68,72 +88,61 @@ def main():
     """thumbcodec: a progressive neural codec for image thumbnails (.rnnc)."""
 
 
+def _plan(inputs, output, exts, suffix, what):
+    found = batch.expand(inputs, exts)
+    if not found:
+        raise click.UsageError(f"no {what} found")
+    try:
+        return batch.plan(found, output, suffix)
+    except batch.OutputError as e:
+        raise click.UsageError(str(e))
+
+
+force_option = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+skip_option = click.option("--skip-existing", is_flag=True, help="Leave outputs that exist "
+                           "(a resumed batch) and count them as done.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="A JSON report per file on stdout (only JSON there).")
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--bytes", "nbytes", type=click.IntRange(1), help="Whole-file budget, header "
               "included; filled byte-exact.")
 @click.option("--iterations", type=click.IntRange(0), help="Whole iterations to write "
               "(16 bytes each for 32x32).")
-@click.option("-o", "--output", help="Output file (one input) or folder (many).")
-@click.option("--resize", callback=_size, help="Resize to exactly WxH first.")
-@click.option("--fit", type=click.IntRange(1, 4096), help="Resize so the longer side is N.")
-@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
+@click.option("-o", "--output", help="Output file (one input; - for standard output) or "
+              "folder (many; subfolders of a folder input are mirrored).")
+@click.option("--resize", "--size", "resize", callback=_size,
+              help="Code at exactly WxH.")
+@click.option("--fit", type=click.IntRange(1, 4096), help="Code with the longer side N "
+              "[default: photos become thumbnails of 32-128 px by the budget; images up to "
+              "128 px keep their size].")
+@force_option
+@skip_option
+@json_option
 @click.option("--weights", "weights_id", type=click.IntRange(1, 31), default=None,
               help="Weights id to encode with [default: the default id of this install]; "
                    "decoding always uses the id in the file.")
 @max_pixels_option
 @device_option
 @backend_option
-def encode(inputs, nbytes, iterations, output, resize, fit, force, as_json, weights_id,
-           max_pixels, device, backend):
-    """Encode images (files or folders) to .rnnc files.
+def encode(inputs, nbytes, iterations, output, resize, fit, force, skip_existing, as_json,
+           weights_id, max_pixels, device, backend):
+    """Encode images (files, folders, or - for standard input) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
     """
     if (nbytes is None) == (iterations is None):
         raise click.UsageError("give exactly one of --bytes or --iterations")
-    if weights_id is None:
-        weights_id = W.DEFAULT_ID
-    elif weights_id not in W.REGISTRY:
+    if weights_id is not None and weights_id not in W.REGISTRY:
         raise click.UsageError(f"unknown weights id {weights_id}: this install has ids "
                                f"{sorted(W.REGISTRY)}")
-    files = batch.expand(inputs, batch.IMAGE_EXTS)
-    if not files:
-        raise click.UsageError("no input images found")
-    dsts = batch.targets(files, output, ".rnnc")
-    with _progress(len(files), "encoding", len(files) > 16 and not as_json) as bar:
-        results = batch.encode_files(files, dsts, nbytes=nbytes, iterations=iterations,
-                                     resize=resize, fit=fit, force=force,
-                                     weights_id=weights_id, max_pixels=max_pixels,
-                                     device=device, backend=backend, on_chunk=bar.update)
-    _finish(results, as_json)
-
-
-@main.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", help="Output PNG (one input) or folder (many).")
-@click.option("--iterations", type=click.IntRange(0), help="Decode only the first K "
-              "iterations.")
-@click.option("--progressive", "--steps", "progressive", is_flag=True,
-              help="Also write NAME.progressive.png: every progressive "
-              "step side by side.")
-@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON report per file on stdout.")
-@max_pixels_option
-@device_option
-@backend_option
-def decode(inputs, output, iterations, progressive, force, as_json, max_pixels, device, backend):
-    """Decode .rnnc files (whole or truncated) to PNG.
-
-    Example: thumbcodec decode photo.rnnc -o photo.png --progressive
-    """
-    files = batch.expand(inputs, {".rnnc"})
-    if not files:
-        raise click.UsageError("no .rnnc files found")
-    with _progress(len(files), "decoding", len(files) > 16 and not as_json) as bar:
-        results = batch.decode_files(files, batch.targets(files, output, ".png"),
-                                     iterations=iterations, progressive=progressive, force=force,
+    pairs = _plan(inputs, output, None, ".rnnc", "input images")
+    with _progress(len(pairs), "encoding", len(pairs) > 16 and not as_json) as bar, _job():
+        results = batch.encode_files(pairs, nbytes=nbytes, iterations=iterations,
+                                     fit=resize or fit or "auto", force=force,
+                                     skip_existing=skip_existing, weights_id=weights_id,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
     _finish(results, as_json)
@@ -141,9 +150,39 @@ def decode(inputs, output, iterations, progressive, force, as_json, max_pixels, 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("-o", "--output", help="Output PNG (one input; - for standard output) or "
+              "folder (many) [default: beside each input, NAME.rnnc.png].")
+@click.option("--iterations", type=click.IntRange(0), help="Decode only the first K "
+              "iterations.")
+@click.option("--progressive", "--steps", "progressive", is_flag=True,
+              help="Also write NAME.progressive.png: the image after each iteration, "
+                   "side by side.")
+@force_option
+@skip_option
+@json_option
+@max_pixels_option
+@device_option
+@backend_option
+def decode(inputs, output, iterations, progressive, force, skip_existing, as_json, max_pixels,
+           device, backend):
+    """Decode .rnnc files (whole or truncated; - for standard input) to PNG.
+
+    Example: thumbcodec decode photo.rnnc -o photo.png --progressive
+    """
+    pairs = _plan(inputs, output, {".rnnc"}, ".png", ".rnnc files")
+    with _progress(len(pairs), "decoding", len(pairs) > 16 and not as_json) as bar, _job():
+        results = batch.decode_files(pairs, iterations=iterations, progressive=progressive,
+                                     force=force, skip_existing=skip_existing,
+                                     max_pixels=max_pixels, device=device, backend=backend,
+                                     on_item=lambda: bar.update(1))
+    _finish(results, as_json)
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@json_option
 def info(inputs, as_json):
-    """Show the header and payload layout of .rnnc files.
+    """Show the header and payload layout of .rnnc files (no weights needed).
 
     Example: thumbcodec info photo.rnnc --json
     """
@@ -154,8 +193,8 @@ def info(inputs, as_json):
         elif not r.ok:
             click.echo(f"Error: {r.error}", err=True)
     if as_json:
-        rows = [r.details for r in results if r.ok]
-        click.echo(json.dumps(rows[0] if len(inputs) == 1 and rows else rows, indent=2))
+        rows = [r.to_dict() for r in results]
+        click.echo(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2))
     sys.exit(0 if all(r.ok for r in results) else 1)
 
 

@@ -16,11 +16,17 @@ from .bitplanes import bytes_to_codes, codes_to_bytes
 from .errors import ThumbcodecError
 from .files import write_atomic
 from .format import HEADER_SIZE, Header, Layout, check_size, parse_header
-from .pixels import as_array, from_model, pad_to, to_model
+from .pixels import as_array, from_model, pad_to, thumbnail_size, to_model
 from . import engine
 from . import weights as W
 
 load_model = engine.load  # the network of a weights id (see engine.load)
+BATCH_PIXELS = 256 * 32 * 32  # pixels through the network at once: memory grows with them
+
+
+def _per_batch(width: int, height: int, most: int = 256) -> int:
+    """Images of width x height that go through the network together."""
+    return max(1, min(most, BATCH_PIXELS // max(1, width * height)))
 
 
 @dataclass
@@ -76,17 +82,38 @@ def _plan(lay: Layout, weights_id: int, nbytes, iterations) -> tuple[int, int | 
     return n, None
 
 
-def encode_batch(images, *, bytes=None, iterations=None, device="auto",
+def coded_size(width: int, height: int, *, fit="auto", nbytes: int | None = None,
+               weights_id: int = W.DEFAULT_ID) -> tuple[int, int]:
+    """The size an image of width x height is coded at (``pixels.thumbnail_size``): photos
+    become thumbnails by default, thumbnail-sized images keep their size."""
+    entry = W.get_info(weights_id)
+    return thumbnail_size(width, height, fit, nbytes=nbytes,
+                          iteration_bytes=lambda w, h: entry.layout(w, h).iteration_bytes)
+
+
+def _resized(image, fit, nbytes, weights_id) -> np.ndarray:
+    a = as_array(image)
+    size = coded_size(a.shape[1], a.shape[0], fit=fit, nbytes=nbytes, weights_id=weights_id)
+    if size == (a.shape[1], a.shape[0]):
+        return a
+    img = Image.fromarray(a).resize(size, Image.LANCZOS, reducing_gap=2.0)
+    return np.asarray(img)
+
+
+def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="auto",
                  weights_id: int = W.DEFAULT_ID, batch_size: int = 256,
                  max_pixels: int | None = None, backend: str = "auto") -> list[bytes]:
     """Encode many images; images of equal size go through the network together.
 
-    Images above ``max_pixels`` (default 1,048,576, what decoders accept by default) are
-    refused with LimitError: resize them first.
+    At most BATCH_PIXELS pixels go through the network at once (``batch_size`` images at
+    most). ``fit``: "auto" (the default) codes images whose longer side is above 128 px as
+    thumbnails (``coded_size``), None as they are, N with a longer side of N, (W, H) at
+    exactly W x H. Coded sizes above ``max_pixels`` (default 1,048,576, what decoders
+    accept by default) are refused with LimitError.
     """
     nbytes = bytes
     entry = W.get_info(weights_id)
-    arrays = [as_array(im) for im in images]
+    arrays = [_resized(im, fit, nbytes, weights_id) for im in images]
     groups: dict[tuple[int, int], list[int]] = {}
     for i, a in enumerate(arrays):
         check_size(a.shape[1], a.shape[0], max_pixels)
@@ -98,8 +125,9 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
     for (w, h), idx in groups.items():
         n_iter, keep = _plan(entry.layout(w, h), weights_id, nbytes, iterations)
         header = Header(w, h, weights_id).pack()
-        for s in range(0, len(idx), batch_size):
-            chunk = idx[s: s + batch_size]
+        n = _per_batch(w, h, batch_size)
+        for s in range(0, len(idx), n):
+            chunk = idx[s: s + n]
             if n_iter == 0:
                 payloads = [b""] * len(chunk)
             else:
@@ -111,16 +139,17 @@ def encode_batch(images, *, bytes=None, iterations=None, device="auto",
     return out
 
 
-def encode(image, *, bytes=None, iterations=None, device="auto",
+def encode(image, *, bytes=None, iterations=None, fit="auto", device="auto",
            weights_id: int = W.DEFAULT_ID, max_pixels: int | None = None,
            backend: str = "auto") -> bytes:
     """Encode one image (PIL image or (H, W, 3) uint8 array) to .rnnc bytes.
 
     ``bytes`` caps the whole file, header included, and fills it as fully as the weights
     allow (up to their trained number of iterations); ``iterations`` asks for whole
-    iterations instead. With neither, all trained iterations are written.
+    iterations instead. With neither, all trained iterations are written. A photo is
+    coded as a thumbnail unless ``fit=None`` (see ``encode_batch``).
     """
-    return encode_batch([image], bytes=bytes, iterations=iterations, device=device,
+    return encode_batch([image], bytes=bytes, iterations=iterations, fit=fit, device=device,
                         weights_id=weights_id, max_pixels=max_pixels, backend=backend)[0]
 
 
@@ -144,8 +173,9 @@ def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,
         groups.setdefault((h.weights_id, h.width, h.height, len(codes)), []).append((i, codes))
     for (wid, w, hgt, _), items in groups.items():
         runner = engine.load(wid, device, backend)
-        for s0 in range(0, len(items), 256):
-            chunk = items[s0: s0 + 256]
+        n = _per_batch(w, hgt)
+        for s0 in range(0, len(items), n):
+            chunk = items[s0: s0 + n]
             recons = runner.decompress(np.stack([c for _, c in chunk], axis=1), progressive=True)
             if not progressive:
                 recons = recons[-1:]
@@ -154,6 +184,13 @@ def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,
                 imgs = [Image.fromarray(np.ascontiguousarray(p[j]), "RGB") for p in pics]
                 out[i] = imgs if progressive else imgs[0]
     return out
+
+
+def check_length(head: bytes, length: int) -> None:
+    """Refuse a file of ``length`` bytes from its header alone, before reading it whole:
+    FormatError if no payload of that length fits its layout."""
+    h = parse_header(head, max_pixels=1 << 62)
+    W.get_info(h.weights_id).layout(h.width, h.height).split(max(0, length - HEADER_SIZE))
 
 
 def decode(data: bytes, *, iterations=None, device="auto", max_pixels=None,

@@ -56,6 +56,13 @@ def pick_backend(backend: str, device: str, n_images: int, max_pixels: int = 0) 
     return "numpy" if small and device != "cuda" else "torch"
 
 
+def check(backend: str, device: str) -> None:
+    """Fail early, once per job, when the backend or device asked for cannot run here."""
+    pick_backend(backend, device, 1)
+    if device == "cuda":
+        torch_device(device)
+
+
 def torch_device(device: str):
     import torch
     if device == "auto":

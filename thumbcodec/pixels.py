@@ -6,6 +6,7 @@ images are converted. Errors are ImageError / LimitError with a one-line reason.
 """
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError, LimitError
-from .format import MAX_PIXELS
+from .format import HEADER_SIZE, MAX_PIXELS
 
 BACKGROUND = (255, 255, 255)
 RANGE = 0.9  # the network sees pixels 0..255 as -RANGE..+RANGE: the one owner of this scaling
@@ -28,9 +29,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
         pass
     img = ImageOps.exif_transpose(img) or img
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit samples (Pillow reads 16-bit greyscale PNG and TIFF as I;16 or I):
+        # scaled by the mode's range, never guessed from the values (a dark image is dark)
         a = np.asarray(img, dtype=np.float64)
-        scale = 255.0 / 65535.0 if a.max() > 255 else 1.0
-        img = Image.fromarray(np.clip(a * scale + 0.5, 0, 255).astype(np.uint8), "L")
+        img = Image.fromarray(np.clip(a * (255.0 / 65535.0) + 0.5, 0, 255).astype(np.uint8), "L")
     elif img.mode == "F":
         a = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(a * 255 + 0.5 if a.max() <= 1 else a, 0, 255)
@@ -55,11 +57,22 @@ def load_image(path, max_pixels: int | None = None) -> Image.Image:
         raise ImageError(f"{path}: permission denied")
     if p.stat().st_size == 0:
         raise ImageError(f"{path}: empty file")
+    return _open(p, str(path), max_pixels)
+
+
+def image_from_bytes(data: bytes, name: str = "-", max_pixels: int | None = None) -> Image.Image:
+    """Like ``load_image``, for the bytes of an image file (standard input)."""
+    if not data:
+        raise ImageError(f"{name}: empty input")
+    return _open(io.BytesIO(data), name, max_pixels)
+
+
+def _open(fp, path: str, max_pixels: int | None) -> Image.Image:
     limit = MAX_PIXELS * 64 if max_pixels is None else max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
+            with Image.open(fp) as img:
                 if img.width * img.height > limit:
                     raise LimitError(f"{path}: {img.width}x{img.height} image exceeds the "
                                      f"input limit of {limit} pixels")
@@ -94,15 +107,43 @@ def pad_to(a: np.ndarray, stride: int) -> np.ndarray:
     return np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge") if ph or pw else a
 
 
-def fit_size(width: int, height: int, *, resize: tuple[int, int] | None = None,
-             fit: int | None = None) -> tuple[int, int]:
-    """Target size: --resize WxH exactly, or --fit N (longer side N, aspect kept)."""
-    if resize:
-        return resize
-    if fit and max(width, height) != fit:
-        s = fit / max(width, height)
-        return max(1, round(width * s)), max(1, round(height * s))
-    return width, height
+KEEP_SIDE = 128        # inputs whose longer side is at most this keep their size
+THUMB_SIDES = range(32, KEEP_SIDE + 1, 8)  # longer sides the "auto" rule chooses from
+MIN_ITERATIONS = 4     # ... the largest at which the budget still buys this many iterations
+
+
+def _scaled(width: int, height: int, side: int) -> tuple[int, int]:
+    s = side / max(width, height)
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
+def thumbnail_size(width: int, height: int, fit="auto", *, nbytes: int | None = None,
+                   iteration_bytes=None) -> tuple[int, int]:
+    """The size an image is coded at.
+
+    - ``fit=None``: as it is. ``fit=N``: longer side N, aspect kept.
+    - ``fit=(W, H)``: exactly W x H.
+    - ``fit="auto"`` (the default): images whose longer side is at most KEEP_SIDE (128 px)
+      keep their size; larger ones (photos) become thumbnails, aspect kept, with the
+      largest longer side in 32, 40, ..., 128 px at which the budget of ``nbytes`` still
+      buys MIN_ITERATIONS (4) iterations, and 32 px when there is no byte budget.
+      ``iteration_bytes(w, h)`` gives the bytes per iteration of a size (the weights').
+    """
+    if fit is None:
+        return width, height
+    if isinstance(fit, tuple):
+        return fit
+    if fit != "auto":
+        return (width, height) if max(width, height) == fit else _scaled(width, height, fit)
+    if max(width, height) <= KEEP_SIDE:
+        return width, height
+    best = _scaled(width, height, THUMB_SIDES[0])
+    if nbytes is not None and iteration_bytes is not None:
+        for side in THUMB_SIDES:
+            size = _scaled(width, height, side)
+            if nbytes - HEADER_SIZE >= MIN_ITERATIONS * iteration_bytes(*size):
+                best = size
+    return best
 
 
 def to_model(batch_u8: np.ndarray) -> np.ndarray:
