@@ -111,7 +111,7 @@ def test_errors_are_one_line(tmp_path):
 
 
 def test_usage_errors_exit_2(example_paths):
-    assert run("encode", example_paths[0]).exit_code == 2
+    assert run("encode", example_paths[0], "--bytes", 5).exit_code == 2  # below the header
     assert run("encode", example_paths[0], "--bytes", 64, "--iterations", 2).exit_code == 2
     assert run("encode", example_paths[0], "--bytes", 0).exit_code == 2
     assert run("decode").exit_code == 2

@@ -16,4 +16,4 @@ from .format import HEADER_SIZE, MAX_PIXELS
 __all__ = ["encode", "decode", "info", "encode_batch", "decode_batch", "read", "write",
            "load_model", "Info", "ThumbcodecError", "FormatError", "LimitError",
            "WeightsError", "ImageError", "HEADER_SIZE", "MAX_PIXELS"]
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

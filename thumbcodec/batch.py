@@ -250,7 +250,10 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False
                 res = Result(str(src), True, str(dst), details={
                     "bytes": len(data), "width": size[0], "height": size[1]})
                 per_it = W.get_info(wid).layout(*size).iteration_bytes
-                if nbytes is not None and nbytes - HEADER_SIZE < per_it:
+                if nbytes is not None and len(data) < nbytes:
+                    res.notes.append(f"{src}: wrote {len(data)} bytes, the largest file these "
+                                     f"weights make at {size[0]}x{size[1]} ({nbytes} asked)")
+                elif nbytes is not None and nbytes - HEADER_SIZE < per_it:
                     res.notes.append(f"{src}: {nbytes} bytes hold less than one iteration "
                                      f"({per_it} bytes) at {size[0]}x{size[1]}")
                 try:
@@ -263,23 +266,12 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False
     return results
 
 
-def decode_file(src, dst, *, iterations=None, progressive=False, force=False,
-                skip_existing=False, max_pixels=None, device="auto", backend="auto") -> Result:
-    """Decode one .rnnc file to PNG (and with ``progressive`` NAME.progressive.png, the
-    image after each iteration side by side)."""
-    strip_path = None
-    if progressive and isinstance(dst, Path):
-        strip_path = dst.with_name(dst.stem + ".progressive.png")
-    res = _claim(src, dst, force, skip_existing, [strip_path] if strip_path else [])
-    if res is not None:
-        return res
-    try:
-        pics = codec.decode_batch([read_input(src)], iterations=iterations, device=device,
-                                  max_pixels=max_pixels, progressive=True, backend=backend)[0]
-    except ThumbcodecError as e:
-        return _fail(src, f"{src}: {e}")
-    except OSError as e:
-        return _fail(src, f"{src}: {e.strerror or e}")
+def _strip_path(dst, progressive: bool):
+    return dst.with_name(dst.stem + ".progressive.png") if progressive and isinstance(dst, Path) \
+        else None
+
+
+def _decode_write(src, dst, pics, force, strip_path) -> Result:
     res = Result(str(src), True, str(dst), details={"width": pics[-1].width,
                                                       "height": pics[-1].height})
     try:
@@ -292,17 +284,42 @@ def decode_file(src, dst, *, iterations=None, progressive=False, force=False,
     return res
 
 
-def decode_files(pairs, *, backend="auto", device="auto", on_item=None, **kw) -> list[Result]:
-    """Decode .rnnc files one by one (``decode_file``) for (input, output) pairs from
-    ``plan``, on one backend chosen for the whole job; ``on_item()`` after each."""
+def decode_files(pairs, *, iterations=None, progressive=False, force=False,
+                 skip_existing=False, max_pixels=None, device="auto", backend="auto",
+                 on_item=None) -> list[Result]:
+    """Decode .rnnc files to PNG (with ``progressive`` also NAME.progressive.png, the image
+    after each iteration side by side) for (input, output) pairs from ``plan``. Every
+    readable file goes through one ``codec.decode_batch`` (which groups equal sizes);
+    returns a Result per input, in order; ``on_item()`` once per input."""
     engine.check(backend, device)  # once per job, not once per file
-    backend = engine.pick_backend(backend, device, len(pairs))
-    out = []
-    for src, dst in pairs:
-        out.append(decode_file(src, dst, backend=backend, device=device, **kw))
-        if on_item:
-            on_item()
-    return out
+    results: list[Result | None] = [None] * len(pairs)
+    todo = []
+    for k, (src, dst) in enumerate(pairs):
+        res = _claim(src, dst, force, skip_existing,
+                     [p for p in [_strip_path(dst, progressive)] if p])
+        if res is None:
+            try:
+                data = read_input(src)
+                codec.parse(data, max_pixels)  # a bad file fails alone, before the batch
+                todo.append((k, src, dst, data))
+            except ThumbcodecError as e:
+                res = _fail(src, f"{src}: {e}")
+            except OSError as e:
+                res = _fail(src, f"{src}: {e.strerror or e}")
+        if res is not None:
+            results[k] = res
+            if on_item:
+                on_item()
+    if todo:
+        backend = engine.pick_backend(backend, device, len(todo))
+        pics = codec.decode_batch([d for _, _, _, d in todo], iterations=iterations,
+                                  device=device, max_pixels=max_pixels, progressive=True,
+                                  backend=backend)
+        for (k, src, dst, _), p in zip(todo, pics):
+            results[k] = _decode_write(src, dst, p, force, _strip_path(dst, progressive))
+            if on_item:
+                on_item()
+    return results
 
 
 def info_file(src) -> Result:

@@ -16,6 +16,8 @@ from . import batch
 from . import weights as W
 from .errors import ThumbcodecError
 
+DEFAULT_BYTES = 64  # a 64-byte file: the budget a page's first load can afford per preview
+
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]),
                              default="auto", show_default=True, help="Where the network runs.")
 backend_option = click.option("--backend", type=click.Choice(["auto", "torch", "numpy"]),
@@ -36,7 +38,7 @@ def _size(ctx, param, value):
     return int(m[1]), int(m[2])
 
 
-def _finish(results, as_json: bool) -> None:
+def _finish(results, as_json: bool, quiet: bool = False, verbose: bool = False) -> None:
     """Write data meant for standard output, print notes and failures on stderr (or every
     result as JSON on stdout), and exit 1 if any input failed."""
     failed = [r for r in results if not r.ok]
@@ -46,7 +48,12 @@ def _finish(results, as_json: bool) -> None:
                 raise click.UsageError("--json and -o - both want standard output")
             sys.stdout.buffer.write(r.data)
             sys.stdout.flush()
-        for note in r.notes:
+        if verbose and r.ok:
+            d = r.details
+            what = "skipped (exists)" if d.get("skipped") else \
+                f"{d.get('bytes', '')} {'bytes, ' if 'bytes' in d else ''}{d['width']}x{d['height']}"
+            click.echo(f"{r.input} -> {r.output}: {what}", err=True)
+        for note in [] if quiet else r.notes:
             click.echo(f"Note: {note}", err=True)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2))
@@ -105,10 +112,16 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="A JSON report per file on stdout (only JSON there).")
 
 
+def _verbosity(f):
+    f = click.option("-q", "--quiet", is_flag=True, help="No notes, no progress bar; "
+                     "errors only.")(f)
+    return click.option("-v", "--verbose", is_flag=True, help="A line per file on stderr.")(f)
+
+
 @main.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--bytes", "nbytes", type=click.IntRange(1), help="Whole-file budget, header "
-              "included; filled byte-exact.")
+@click.option("--bytes", "nbytes", type=click.IntRange(6), help="Whole-file budget, header "
+              f"included; filled byte-exact [default: {DEFAULT_BYTES} unless --iterations].")
 @click.option("--iterations", type=click.IntRange(0), help="Whole iterations to write "
               "(16 bytes each for 32x32).")
 @click.option("-o", "--output", help="Output file (one input; - for standard output) or "
@@ -121,6 +134,7 @@ json_option = click.option("--json", "as_json", is_flag=True,
 @force_option
 @skip_option
 @json_option
+@_verbosity
 @click.option("--weights", "weights_id", type=click.IntRange(1, 31), default=None,
               help="Weights id to encode with [default: the default id of this install]; "
                    "decoding always uses the id in the file.")
@@ -128,24 +142,27 @@ json_option = click.option("--json", "as_json", is_flag=True,
 @device_option
 @backend_option
 def encode(inputs, nbytes, iterations, output, resize, fit, force, skip_existing, as_json,
-           weights_id, max_pixels, device, backend):
+           quiet, verbose, weights_id, max_pixels, device, backend):
     """Encode images (files, folders, or - for standard input) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
     """
-    if (nbytes is None) == (iterations is None):
-        raise click.UsageError("give exactly one of --bytes or --iterations")
+    if nbytes is not None and iterations is not None:
+        raise click.UsageError("give --bytes or --iterations, not both")
+    if nbytes is None and iterations is None:
+        nbytes = DEFAULT_BYTES
     if weights_id is not None and weights_id not in W.REGISTRY:
         raise click.UsageError(f"unknown weights id {weights_id}: this install has ids "
                                f"{sorted(W.REGISTRY)}")
     pairs = _plan(inputs, output, None, ".rnnc", "input images")
-    with _progress(len(pairs), "encoding", len(pairs) > 16 and not as_json) as bar, _job():
+    show = len(pairs) > 16 and not (as_json or quiet)
+    with _progress(len(pairs), "encoding", show) as bar, _job():
         results = batch.encode_files(pairs, nbytes=nbytes, iterations=iterations,
                                      fit=resize or fit or "auto", force=force,
                                      skip_existing=skip_existing, weights_id=weights_id,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
-    _finish(results, as_json)
+    _finish(results, as_json, quiet, verbose)
 
 
 @main.command()
@@ -160,22 +177,24 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, skip_existing
 @force_option
 @skip_option
 @json_option
+@_verbosity
 @max_pixels_option
 @device_option
 @backend_option
-def decode(inputs, output, iterations, progressive, force, skip_existing, as_json, max_pixels,
-           device, backend):
+def decode(inputs, output, iterations, progressive, force, skip_existing, as_json, quiet,
+           verbose, max_pixels, device, backend):
     """Decode .rnnc files (whole or truncated; - for standard input) to PNG.
 
     Example: thumbcodec decode photo.rnnc -o photo.png --progressive
     """
     pairs = _plan(inputs, output, {".rnnc"}, ".png", ".rnnc files")
-    with _progress(len(pairs), "decoding", len(pairs) > 16 and not as_json) as bar, _job():
+    show = len(pairs) > 16 and not (as_json or quiet)
+    with _progress(len(pairs), "decoding", show) as bar, _job():
         results = batch.decode_files(pairs, iterations=iterations, progressive=progressive,
                                      force=force, skip_existing=skip_existing,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
-    _finish(results, as_json)
+    _finish(results, as_json, quiet, verbose)
 
 
 @main.command()
