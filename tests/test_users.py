@@ -233,6 +233,47 @@ def test_10_dark_16_bit_png_is_scaled_by_its_mode(tmp_path):
     assert np.asarray(img).max() <= 1
 
 
+def _icc_rgb_profile(red, green, blue, gamma=2.2, white=(0.9642, 1.0, 0.8249)) -> bytes:
+    """A minimal ICC v2 RGB matrix/TRC display profile from its primaries' XYZ (D50)."""
+    import struct
+
+    def s15(x):
+        return struct.pack(">i", round(x * 65536))
+
+    def xyz(v):
+        return b"XYZ \0\0\0\0" + b"".join(s15(c) for c in v)
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    name = b"test RGB\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + b"\0" * 78
+    tags = [(b"desc", desc), (b"wtpt", xyz(white)), (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green)),
+            (b"bXYZ", xyz(blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve),
+            (b"cprt", b"text\0\0\0\0none\0")]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = (struct.pack(">I", offset + len(data)) + b"\0" * 4 + struct.pack(">I", 0x02100000)
+              + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 28 + s15(white[0])
+              + s15(white[1]) + s15(white[2]) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+@pytest.mark.xfail(strict=True, reason="issue #14 item 10: not fixed yet")
+def test_10_icc_profiles_are_converted_to_srgb(tmp_path):
+    """An image whose profile swaps red and blue (against sRGB's primaries): its pixels
+    (200, 40, 40) mean a blue, and must be read as one."""
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    Image.new("RGB", (32, 32), (200, 40, 40)).save(
+        tmp_path / "swapped.png", icc_profile=_icc_rgb_profile(blue, green, red))
+    got = np.asarray(batch.load_image(tmp_path / "swapped.png"), np.int16)[0, 0]
+    assert np.abs(got - np.array([35, 35, 201])).max() <= 8, got
+    plain = tmp_path / "plain.png"
+    Image.new("RGB", (32, 32), (200, 40, 40)).save(plain)  # no profile: sRGB, as is
+    assert tuple(np.asarray(batch.load_image(plain))[0, 0]) == (200, 40, 40)
+
+
 # ---- 12. weights wherever pip put them
 
 def test_12_missing_weights_error_names_the_variable(tmp_path, monkeypatch):
