@@ -260,7 +260,6 @@ def _icc_rgb_profile(red, green, blue, gamma=2.2, white=(0.9642, 1.0, 0.8249)) -
     return header + struct.pack(">I", len(tags)) + table + data
 
 
-@pytest.mark.xfail(strict=True, reason="issue #14 item 10: not fixed yet")
 def test_10_icc_profiles_are_converted_to_srgb(tmp_path):
     """An image whose profile swaps red and blue (against sRGB's primaries): its pixels
     (200, 40, 40) mean a blue, and must be read as one."""

@@ -1,7 +1,7 @@
 """Images in, images out: reading any Pillow image as 8-bit RGB, padding and cropping.
 
 Transparency is composited over white (BACKGROUND) until the format carries alpha.
-EXIF orientation is applied; animated files give their first frame; 16-bit and CMYK
+Embedded colour profiles are converted to sRGB; EXIF orientation is applied; animated files give their first frame; 16-bit and CMYK
 images are converted. Errors are ImageError / LimitError with a one-line reason.
 """
 from __future__ import annotations
@@ -37,6 +37,8 @@ def to_rgb(img: Image.Image) -> Image.Image:
         a = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(a * 255 + 0.5 if a.max() <= 1 else a, 0, 255)
                               .astype(np.uint8), "L")
+    if img.info.get("icc_profile"):
+        img = _to_srgb(img)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -44,6 +46,24 @@ def to_rgb(img: Image.Image) -> Image.Image:
         bg = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
         img = Image.alpha_composite(bg, rgba)
     return img.convert("RGB")
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Pixels in the colour space of an embedded ICC profile (Display P3, Adobe RGB, a CMYK
+    press profile, ...) converted to sRGB, the colour space the codec assumes. A profile
+    LittleCMS cannot use leaves the pixels as they are."""
+    from PIL import ImageCms
+    mode = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "L"}.get(img.mode)
+    if mode is None:
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(img.info["icc_profile"]))
+        out = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"),
+                                        outputMode="RGB" if mode == "L" else mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return img
+    out.info = {k: v for k, v in img.info.items() if k != "icc_profile"}
+    return out
 
 
 def load_image(path, max_pixels: int | None = None) -> Image.Image:
