@@ -53,6 +53,16 @@ class Result:
     notes: list[str] = field(default_factory=list)  # said on stderr, kept in the JSON
     data: bytes | None = None  # the output's bytes when it goes to standard output
 
+    def line(self) -> str:
+        """One line on what happened to this input (``-v``)."""
+        if not self.ok:
+            return f"Error: {self.error}"
+        d = self.details
+        if d.get("skipped"):
+            return f"{self.input} -> {self.output}: skipped (exists)"
+        size = f"{d['bytes']} bytes, " if "bytes" in d else ""
+        return f"{self.input} -> {self.output}: {size}{d['width']}x{d['height']}"
+
     def to_dict(self) -> dict:
         d = {"input": self.input, "ok": self.ok}
         if self.output is not None:

@@ -49,10 +49,7 @@ def _finish(results, as_json: bool, quiet: bool = False, verbose: bool = False) 
             sys.stdout.buffer.write(r.data)
             sys.stdout.flush()
         if verbose and r.ok:
-            d = r.details
-            what = "skipped (exists)" if d.get("skipped") else \
-                f"{d.get('bytes', '')} {'bytes, ' if 'bytes' in d else ''}{d['width']}x{d['height']}"
-            click.echo(f"{r.input} -> {r.output}: {what}", err=True)
+            click.echo(r.line(), err=True)
         for note in [] if quiet else r.notes:
             click.echo(f"Note: {note}", err=True)
     if as_json:
