@@ -210,6 +210,25 @@ def test_8_bad_output_paths_are_one_line(tmp_path, example_paths, target):
     assert "Traceback" not in r.output and "Error" in r.output
 
 
+def test_8_dev_stdout_and_out_of_memory_are_one_line(tmp_path, example_paths, monkeypatch):
+    r = CliRunner().invoke(main, ["encode", str(example_paths[0]), "-o", "/dev/stdout"])
+    assert r.exit_code == 2 and "-o -" in r.output and "Traceback" not in r.output
+    from thumbcodec import codec
+
+    def oom(*a, **k):
+        raise MemoryError
+    monkeypatch.setattr(codec, "encode_batch", oom)
+    r = CliRunner().invoke(main, ["encode", str(example_paths[0]), "-o", str(tmp_path / "m.rnnc")])
+    assert r.exit_code == 1 and "out of memory" in r.output and r.exception is not None
+    assert isinstance(r.exception, SystemExit)
+
+
+def test_16_verbose_says_each_file(tmp_path, example_paths):
+    r = run("encode", example_paths[0], example_paths[1], "-o", tmp_path, "-v")
+    assert r.exit_code == 0
+    assert [line.endswith("64 bytes, 32x32") for line in r.output.splitlines()] == [True, True]
+
+
 def test_8_unreadable_weights_are_a_weights_error(tmp_path, monkeypatch):
     from thumbcodec import weights as W
     d = tmp_path / "w"

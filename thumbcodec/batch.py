@@ -253,6 +253,9 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False
                                        max_pixels=max_pixels, backend=backend, weights_id=wid)
         except ThumbcodecError as e:
             datas = [e] * len(part)
+        except MemoryError:
+            datas = [ThumbcodecError("out of memory: encode fewer or smaller images at once "
+                                     "(--fit N makes thumbnails)")] * len(part)
         for (k, src, dst, img, size), data in zip(part, datas):
             if isinstance(data, ThumbcodecError):
                 results[k] = _fail(src, data)
