@@ -222,7 +222,9 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False
                  skip_existing=False, weights_id=None, max_pixels=None, device="auto",
                  backend="auto", on_item=None) -> list[Result]:
     """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns
-    a Result per input, in order. ``on_item()`` is called once per input."""
+    a Result per input, in order. An output of ``STDIO`` writes nothing: the bytes are in
+    ``Result.data`` (the CLI sends them to standard output; a table job keeps them).
+    ``on_item()`` is called once per input."""
     from . import weights as W
     engine.check(backend, device)  # once per job, not once per file
     wid = W.DEFAULT_ID if weights_id is None else weights_id
