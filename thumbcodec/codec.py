@@ -17,6 +17,7 @@ from .errors import ThumbcodecError
 from .files import write_atomic
 from .format import HEADER_SIZE, Header, Layout, check_size, parse_header
 from .pixels import as_array, from_model, pad_to, thumbnail_size, to_model
+from . import effort as search
 from . import engine
 from . import weights as W
 
@@ -102,16 +103,20 @@ def _resized(image, fit, nbytes, weights_id) -> np.ndarray:
 
 def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="auto",
                  weights_id: int = W.DEFAULT_ID, batch_size: int = 256,
-                 max_pixels: int | None = None, backend: str = "auto") -> list[bytes]:
+                 max_pixels: int | None = None, backend: str = "auto", effort: int = 0,
+                 tune: str = "ssim") -> list[bytes]:
     """Encode many images; images of equal size go through the network together.
 
     At most BATCH_PIXELS pixels go through the network at once (``batch_size`` images at
     most). ``fit``: "auto" (the default) codes images whose longer side is above 128 px as
     thumbnails (``coded_size``), None as they are, N with a longer side of N, (W, H) at
     exactly W x H. Coded sizes above ``max_pixels`` (default 1,048,576, what decoders
-    accept by default) are refused with LimitError.
+    accept by default) are refused with LimitError. ``effort`` > 0 searches the bits of
+    each image against the decoder on the NumPy network (``effort.py``; ``tune``: the
+    objective, "ssim", "psnr" or "loss"); effort 0 is the plain encoder.
     """
     nbytes = bytes
+    rounds = search.rounds_for(effort)
     entry = W.get_info(weights_id)
     arrays = [_resized(im, fit, nbytes, weights_id) for im in images]
     groups: dict[tuple[int, int], list[int]] = {}
@@ -130,6 +135,12 @@ def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="aut
             chunk = idx[s: s + n]
             if n_iter == 0:
                 payloads = [b""] * len(chunk)
+            elif rounds:
+                left = 0 if keep is None else entry.layout(w, h).split(keep)[1]
+                codes = search.search_codes(engine.load(weights_id, "cpu", "numpy"),
+                                            [arrays[i] for i in chunk], n_iter, rounds,
+                                            left or None, tune)
+                payloads = [codes_to_bytes(codes[:, j]) for j in range(len(chunk))]
             else:
                 x = to_model(np.stack([pad_to(arrays[i], entry.config.stride) for i in chunk]))
                 codes = runner.compress(x, n_iter)  # (T, B, C, h, w)
@@ -141,7 +152,7 @@ def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="aut
 
 def encode(image, *, bytes=None, iterations=None, fit="auto", device="auto",
            weights_id: int = W.DEFAULT_ID, max_pixels: int | None = None,
-           backend: str = "auto") -> bytes:
+           backend: str = "auto", effort: int = 0, tune: str = "ssim") -> bytes:
     """Encode one image (PIL image or (H, W, 3) uint8 array) to .rnnc bytes.
 
     ``bytes`` caps the whole file, header included, and fills it as fully as the weights
@@ -150,7 +161,8 @@ def encode(image, *, bytes=None, iterations=None, fit="auto", device="auto",
     coded as a thumbnail unless ``fit=None`` (see ``encode_batch``).
     """
     return encode_batch([image], bytes=bytes, iterations=iterations, fit=fit, device=device,
-                        weights_id=weights_id, max_pixels=max_pixels, backend=backend)[0]
+                        weights_id=weights_id, max_pixels=max_pixels, backend=backend,
+                        effort=effort, tune=tune)[0]
 
 
 def decode_batch(datas, *, iterations=None, device="auto", max_pixels=None,

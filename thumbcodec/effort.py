@@ -30,19 +30,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ThumbcodecError
 from .metrics import PATCH, patch_ssim
 from .npmodel import _erf, _sigmoid, conv2d, pixel_shuffle
 from .pixels import RANGE, from_model, pad_to, to_model
 
 TUNES = ("ssim", "psnr", "loss")
 SSIM_SHARE = 0.04  # the training loss of weights 2: L2 + 0.04 (1 - patch SSIM)
+LEVELS = (0, 1, 3, 6, 12)  # search rounds K per effort level; provisional until issue #18
+                           # measures gain per second (experiments/effort_probe.py)
+
+
+def rounds_for(effort: int) -> int:
+    """Search rounds of an effort level (0: the ordinary encoder)."""
+    if not isinstance(effort, int) or not 0 <= effort < len(LEVELS):
+        raise ThumbcodecError(f"effort must be 0..{len(LEVELS) - 1}, got {effort!r}")
+    return LEVELS[effort]
 
 
 def objective(recon_u8: np.ndarray, ref_u8: np.ndarray, tune: str = "ssim") -> np.ndarray:
     """Higher is better. (N, H, W, 3) uint8 reconstructions against one (H, W, 3) uint8
     reference -> (N,) float64."""
     if tune not in TUNES:
-        raise ValueError(f"unknown tune {tune!r}: use one of {', '.join(TUNES)}")
+        raise ThumbcodecError(f"unknown tune {tune!r}: use one of {', '.join(TUNES)}")
     small = min(ref_u8.shape[:2]) < PATCH
     if tune == "ssim" and not small:
         return patch_ssim(recon_u8, ref_u8)
@@ -176,12 +186,11 @@ def search_one(codec, image: np.ndarray, iterations: int, rounds: int,
                 break
             b.reshape(n_bits)[best] *= -1.0
             n_flips += 1
-        first, _, _ = _score(codec, b_prop, dec, x_hat, t, image, tune)
-        chosen, dec_c, x_hat_c = _score(codec, b, dec, x_hat, t, image, tune)
+        first, dec_p, x_hat_p = _score(codec, b_prop, dec, x_hat, t, image, tune)
+        chosen, dec, x_hat = (first, dec_p, x_hat_p) if n_flips == 0 else \
+            _score(codec, b, dec, x_hat, t, image, tune)
         if chosen < first:      # the batched scores can differ in the last float bits
-            b, n_flips = b_prop.copy(), 0
-            chosen, dec_c, x_hat_c = first, *_score(codec, b, dec, x_hat, t, image, tune)[1:]
-        dec, x_hat = dec_c, x_hat_c
+            b, n_flips, chosen, dec, x_hat = b_prop.copy(), 0, first, dec_p, x_hat_p
         codes.append(b[0])
         proposed.append(b_prop[0])
         flips.append(n_flips)
@@ -195,5 +204,7 @@ def search_codes(codec, images, iterations: int, rounds: int, keep_bits: int | N
                  tune: str = "ssim") -> np.ndarray:
     """Searched codes (T, B, C, h, w) for images of one size ((H, W, 3) uint8 each), as
     ``Runner.compress`` returns them; bits of the last iteration past ``keep_bits`` are 0."""
+    if tune not in TUNES:
+        raise ThumbcodecError(f"unknown tune {tune!r}: use one of {', '.join(TUNES)}")
     return np.stack([search_one(codec, im, iterations, rounds, keep_bits, tune).codes
                      for im in images], axis=1)
