@@ -10,6 +10,7 @@ files whose process is gone.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -73,14 +74,9 @@ def clean_stale(path) -> int:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         return 0
-    for f in folder.glob(f".{glob_escape(path.name)}.*{TMP_SUFFIX}"):
+    for f in folder.glob(f".{glob.escape(path.name)}.*{TMP_SUFFIX}"):
         pid = f.name[len(path.name) + 2:].split(".")[0]
         if not pid.isdigit() or (int(pid) != os.getpid() and not _alive(int(pid))):
             f.unlink(missing_ok=True)
             n += 1
     return n
-
-
-def glob_escape(name: str) -> str:
-    import glob
-    return glob.escape(name)
