@@ -8,7 +8,7 @@ For each iteration t, on the NumPy network (every install has it)::
           file cut inside the iteration sees, docs/format.md)
     repeat `rounds` times:
         decode b and every single-bit flip of its kept bits, as one batch, from the
-        decoder state after iterations < t (one `_decode_step` of kept + 1 images)
+        decoder state after iterations < t (kept + 1 images; see _Candidates)
         keep the flip that raises the objective of the 8-bit reconstruction most;
         stop when none raises it
     the decoder state advances with the chosen b, and the encoder goes on from the
