@@ -155,3 +155,16 @@ def test_encode_weights_option(tmp_path, example_paths):
     r = run("encode", example_paths[0], "--bytes", 40, "--weights", 30, "-o", tmp_path / "v.rnnc")
     assert r.exit_code == 2 and "unknown weights id 30" in r.output
     assert not (tmp_path / "v.rnnc").exists()
+
+
+def test_encode_effort_option(tmp_path):
+    Image.fromarray(gradient(16, 16, seed=7)).save(tmp_path / "g.png")
+    plain, searched = tmp_path / "p.rnnc", tmp_path / "s.rnnc"
+    assert run("encode", tmp_path / "g.png", "--bytes", 14, "-o", plain,
+               "--backend", "numpy").exit_code == 0
+    r = run("encode", tmp_path / "g.png", "--bytes", 14, "-o", searched, "--effort", 1,
+            "--tune", "psnr")
+    assert r.exit_code == 0, r.output
+    assert len(searched.read_bytes()) == 14 and searched.read_bytes() != plain.read_bytes()
+    assert run("decode", searched).exit_code == 0
+    assert run("encode", tmp_path / "g.png", "--effort", 9).exit_code == 2

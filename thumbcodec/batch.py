@@ -218,7 +218,8 @@ def _os_error(src, dst, e: OSError) -> Result:
 
 # ---- the jobs
 
-def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False,
+def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, tune="ssim",
+                 force=False,
                  skip_existing=False, weights_id=None, max_pixels=None, device="auto",
                  backend="auto", on_item=None) -> list[Result]:
     """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns
@@ -252,7 +253,8 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", force=False
         try:
             datas = codec.encode_batch([im for _, _, _, im, _ in part], bytes=nbytes,
                                        iterations=iterations, fit=fit, device=device,
-                                       max_pixels=max_pixels, backend=backend, weights_id=wid)
+                                       max_pixels=max_pixels, backend=backend, weights_id=wid,
+                                       effort=effort, tune=tune)
         except ThumbcodecError as e:
             datas = [e] * len(part)
         except MemoryError:

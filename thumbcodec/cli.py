@@ -128,6 +128,12 @@ def _verbosity(f):
 @click.option("--fit", type=click.IntRange(1, 4096), help="Code with the longer side N "
               "[default: photos become thumbnails of 32-128 px by the budget; images up to "
               "128 px keep their size].")
+@click.option("--effort", type=click.IntRange(0, 4), default=0, show_default=True,
+              help="Search the bits against the decoder: 0 is the plain encoder; 1-4 "
+                   "search more, for better files at the same bytes, in seconds per "
+                   "thumbnail (NumPy engine; levels still being tuned).")
+@click.option("--tune", type=click.Choice(["ssim", "psnr", "loss"]), default="ssim",
+              show_default=True, help="What --effort optimises.")
 @force_option
 @skip_option
 @json_option
@@ -138,8 +144,8 @@ def _verbosity(f):
 @max_pixels_option
 @device_option
 @backend_option
-def encode(inputs, nbytes, iterations, output, resize, fit, force, skip_existing, as_json,
-           quiet, verbose, weights_id, max_pixels, device, backend):
+def encode(inputs, nbytes, iterations, output, resize, fit, effort, tune, force, skip_existing,
+           as_json, quiet, verbose, weights_id, max_pixels, device, backend):
     """Encode images (files, folders, or - for standard input) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
@@ -155,7 +161,8 @@ def encode(inputs, nbytes, iterations, output, resize, fit, force, skip_existing
     show = len(pairs) > 16 and not (as_json or quiet)
     with _progress(len(pairs), "encoding", show) as bar, _job():
         results = batch.encode_files(pairs, nbytes=nbytes, iterations=iterations,
-                                     fit=resize or fit or "auto", force=force,
+                                     fit=resize or fit or "auto", effort=effort, tune=tune,
+                                     force=force,
                                      skip_existing=skip_existing, weights_id=weights_id,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
