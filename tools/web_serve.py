@@ -91,7 +91,7 @@ def run_page(path: str, extra: dict[str, bytes] | None = None, timeout: float = 
     exe = chromium()
     if exe is None:
         raise RuntimeError("chromium is not installed (apt-get install chromium)")
-    with Server(extra) as srv, tempfile.TemporaryDirectory() as profile:
+    with Server(extra) as srv, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen([exe, *_flags(profile), srv.url(path)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
@@ -107,7 +107,7 @@ def screenshot(path: str, out: Path, size=(1000, 800), budget_ms: int = 15000) -
     """Chromium --screenshot of a page of the repository (after `budget_ms` of virtual
     time, so that its decoding has run)."""
     exe = chromium()
-    with Server() as srv, tempfile.TemporaryDirectory() as profile:
+    with Server() as srv, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         subprocess.run([exe, *_flags(profile), f"--window-size={size[0]},{size[1]}",
                         f"--virtual-time-budget={budget_ms}", "--hide-scrollbars",
                         f"--screenshot={out}", srv.url(path)],
