@@ -28,6 +28,7 @@ from .format import HEADER_SIZE, MAGIC, check_size
 from .pixels import image_from_bytes, load_image
 
 CHUNK = 256       # images encoded together
+SEARCH_CHUNK = 8  # ... when the encoder searches (effort, quality targets): progress shows
 STDIO = "-"
 SOFTWARE = "thumbcodec"  # PNG text chunk of the images decode writes: marks its outputs
 
@@ -219,13 +220,15 @@ def _os_error(src, dst, e: OSError) -> Result:
 # ---- the jobs
 
 def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, tune="ssim",
-                 force=False,
+                 quality=None, force=False,
                  skip_existing=False, weights_id=None, max_pixels=None, device="auto",
                  backend="auto", on_item=None) -> list[Result]:
     """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns
     a Result per input, in order. An output of ``STDIO`` writes nothing: the bytes are in
     ``Result.data`` (the CLI sends them to standard output; a table job keeps them).
-    ``on_item()`` is called once per input."""
+    ``quality=("ssim", 0.9)`` (or "psnr") instead of a budget: the smallest file reaching
+    it (``target.py``), its value in the Result. ``on_item()`` is called once per input."""
+    from . import target
     from . import weights as W
     engine.check(backend, device)  # once per job, not once per file
     wid = W.DEFAULT_ID if weights_id is None else weights_id
@@ -248,24 +251,42 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, t
             results[k] = res
             if on_item:
                 on_item()
-    for s in range(0, len(todo), CHUNK):
-        part = todo[s: s + CHUNK]
+    chunk = CHUNK if not (effort or quality) else SEARCH_CHUNK
+    for s in range(0, len(todo), chunk):
+        part = todo[s: s + chunk]
         try:
-            datas = codec.encode_batch([im for _, _, _, im, _ in part], bytes=nbytes,
-                                       iterations=iterations, fit=fit, device=device,
-                                       max_pixels=max_pixels, backend=backend, weights_id=wid,
-                                       effort=effort, tune=tune)
+            if quality:
+                reached = target.encode_batch(
+                    [im for _, _, _, im, _ in part], **{quality[0]: quality[1]}, fit=fit,
+                    device=device, max_pixels=max_pixels, backend=backend, weights_id=wid,
+                    effort=effort, tune=tune)
+                datas = [r.data for r in reached]
+            else:
+                datas = codec.encode_batch([im for _, _, _, im, _ in part], bytes=nbytes,
+                                           iterations=iterations, fit=fit, device=device,
+                                           max_pixels=max_pixels, backend=backend,
+                                           weights_id=wid, effort=effort, tune=tune)
         except ThumbcodecError as e:
             datas = [e] * len(part)
         except MemoryError:
             datas = [ThumbcodecError("out of memory: encode fewer or smaller images at once "
                                      "(--fit N makes thumbnails)")] * len(part)
-        for (k, src, dst, img, size), data in zip(part, datas):
+        for n, ((k, src, dst, img, size), data) in enumerate(zip(part, datas)):
             if isinstance(data, ThumbcodecError):
                 results[k] = _fail(src, data)
             else:
+                if quality:
+                    size = codec.coded_size(*img.size, fit=fit, weights_id=wid)
                 res = Result(str(src), True, str(dst), details={
                     "bytes": len(data), "width": size[0], "height": size[1]})
+                if quality:
+                    r = reached[n]
+                    res.details.update({quality[0]: round(r.value, 4 if quality[0] == "ssim"
+                                                          else 2), "reached": r.reached})
+                    if not r.reached:
+                        res.notes.append(f"{src}: {quality[0]} {quality[1]:g} is out of reach: "
+                                         f"wrote the largest file, {len(data)} bytes, "
+                                         f"{quality[0]} {r.value:.4g}")
                 per_it = W.get_info(wid).layout(*size).iteration_bytes
                 if nbytes is not None and len(data) < nbytes:
                     res.notes.append(f"{src}: wrote {len(data)} bytes, the largest file these "

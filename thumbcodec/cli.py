@@ -12,7 +12,8 @@ import sys
 
 import click
 
-from . import batch
+from . import batch, target
+from .effort import DEFAULT_EFFORT, DEFAULT_TUNE, LEVELS, TUNES
 from . import weights as W
 from .errors import ThumbcodecError
 
@@ -128,12 +129,18 @@ def _verbosity(f):
 @click.option("--fit", type=click.IntRange(1, 4096), help="Code with the longer side N "
               "[default: photos become thumbnails of 32-128 px by the budget; images up to "
               "128 px keep their size].")
-@click.option("--effort", type=click.IntRange(0, 4), default=0, show_default=True,
-              help="Search the bits against the decoder: 0 is the plain encoder; 1-4 "
-                   "search more, for better files at the same bytes, in seconds per "
-                   "thumbnail (NumPy engine; levels still being tuned).")
-@click.option("--tune", type=click.Choice(["ssim", "psnr", "loss"]), default="ssim",
-              show_default=True, help="What --effort optimises.")
+@click.option("--ssim", "ssim_target", type=float, help="Instead of --bytes: the smallest "
+              "file whose decoded image reaches this patch SSIM (e.g. 0.9) against the input "
+              "at the coded size; the largest file, with a note, if none does.")
+@click.option("--psnr", "psnr_target", type=float, help="The same for a PSNR in dB (e.g. 30).")
+@click.option("--effort", type=click.IntRange(0, len(LEVELS) - 1), default=DEFAULT_EFFORT,
+              show_default=True,
+              help=f"Search the bits against the decoder (same format, same decoder): 0 is "
+                   f"the plain encoder, {len(LEVELS) - 1} the most thorough; more is better "
+                   "and slower (docs/benchmarks.md).")
+@click.option("--tune", type=click.Choice(list(TUNES)), default=DEFAULT_TUNE,
+              show_default=True, help="What --effort optimises: patch SSIM, PSNR, or loss "
+                                      "(MSE + 0.1 (1 - SSIM): both go up).")
 @force_option
 @skip_option
 @json_option
@@ -144,15 +151,22 @@ def _verbosity(f):
 @max_pixels_option
 @device_option
 @backend_option
-def encode(inputs, nbytes, iterations, output, resize, fit, effort, tune, force, skip_existing,
-           as_json, quiet, verbose, weights_id, max_pixels, device, backend):
+def encode(inputs, nbytes, iterations, output, resize, fit, ssim_target, psnr_target, effort,
+           tune, force, skip_existing, as_json, quiet, verbose, weights_id, max_pixels,
+           device, backend):
     """Encode images (files, folders, or - for standard input) to .rnnc files.
 
     Example: thumbcodec encode photo.png --bytes 64 -o photo.rnnc
     """
-    if nbytes is not None and iterations is not None:
-        raise click.UsageError("give --bytes or --iterations, not both")
-    if nbytes is None and iterations is None:
+    if sum(v is not None for v in (nbytes, iterations, ssim_target, psnr_target)) > 1:
+        raise click.UsageError("give one of --bytes, --iterations, --ssim, --psnr")
+    quality = None
+    if ssim_target is not None or psnr_target is not None:
+        try:
+            quality = target.target(ssim_target, psnr_target)
+        except ThumbcodecError as e:
+            raise click.UsageError(str(e))
+    elif nbytes is None and iterations is None:
         nbytes = DEFAULT_BYTES
     if weights_id is not None and weights_id not in W.REGISTRY:
         raise click.UsageError(f"unknown weights id {weights_id}: this install has ids "
@@ -162,7 +176,7 @@ def encode(inputs, nbytes, iterations, output, resize, fit, effort, tune, force,
     with _progress(len(pairs), "encoding", show) as bar, _job():
         results = batch.encode_files(pairs, nbytes=nbytes, iterations=iterations,
                                      fit=resize or fit or "auto", effort=effort, tune=tune,
-                                     force=force,
+                                     quality=quality, force=force,
                                      skip_existing=skip_existing, weights_id=weights_id,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))
