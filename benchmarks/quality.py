@@ -125,7 +125,7 @@ def bytewise_plot(curve: list[dict], path: Path) -> None:
     ax.plot([c["payload"] for c in curve], [c["ssim"] for c in curve], ".-", ms=3)
     for k in range(0, curve[-1]["payload"] + 1, 16):
         ax.axvline(k, color="grey", lw=0.5, alpha=0.5)
-    ax.set_xlabel("payload bytes (grey lines: whole iterations)")
+    ax.set_xlabel("payload bytes (grey lines: every 16 bytes, version 1's iterations)")
     ax.set_ylabel("mean patch SSIM")
     ax.set_title("thumbcodec, every byte prefix of 32x32 files")
     ax.grid(alpha=0.3)

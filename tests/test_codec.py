@@ -12,21 +12,51 @@ from thumbcodec.metrics import psnr
 from conftest import gradient
 
 
-def test_bytes_budget_is_exact(thumbs):
-    for n in [6, 7, 22, 40, 64, 128, 134]:
-        data = thumbcodec.encode(thumbs[0], bytes=n)
-        assert len(data) == n
-    # beyond the trained iterations the file stops growing: 8 iterations x 16 B
-    assert len(thumbcodec.encode(thumbs[0], bytes=1000)) == HEADER_SIZE + 8 * 16
+@pytest.mark.parametrize("fmt", [1, 2])
+def test_bytes_budget_is_exact(thumbs, fmt):
+    for t in thumbs:
+        for n in [6, 7, 22, 40, 64, 100, 128]:
+            data = thumbcodec.encode(t, bytes=n, format=fmt)
+            assert len(data) == n
+        # beyond the trained iterations the file stops growing: at most 8 iterations x 16 B
+        data = thumbcodec.encode(t, bytes=1000, format=fmt)
+        assert len(data) <= HEADER_SIZE + 8 * 16 and thumbcodec.info(data).iterations == 8
+        assert (len(data) == HEADER_SIZE + 8 * 16) == (data[2] >> 5 == 1)
+
+
+def test_version_2_holds_more_bits_in_the_same_bytes(thumbs):
+    for t in thumbs:
+        for n in [22, 32, 64, 96]:
+            i1 = thumbcodec.info(thumbcodec.encode(t, bytes=n, format=1))
+            i2 = thumbcodec.info(thumbcodec.encode(t, bytes=n))
+            bits = lambda i: i.iterations * i.bits_per_iteration + i.leftover_bits
+            assert i1.version == 1 and bits(i2) >= bits(i1)
+
+
+def test_version_2_iterations_and_offsets(thumbs):
+    data = thumbcodec.encode(thumbs[0], iterations=4)
+    i = thumbcodec.info(data)
+    assert (i.version, i.iterations, i.leftover_bits) == (2, 4, 0)
+    assert len(i.iteration_offsets) == 4 and i.iteration_offsets[-1] <= i.payload_bytes <= 64
+    # cut at each offset: exactly that many whole iterations, one byte less: fewer
+    for k, off in enumerate(i.iteration_offsets, 1):
+        assert thumbcodec.info(data[:HEADER_SIZE + off]).iterations == k
+        assert thumbcodec.info(data[:HEADER_SIZE + off - 1]).iterations == k - 1
+    with pytest.raises(ThumbcodecError, match="format must be 1 or 2"):
+        thumbcodec.encode(thumbs[0], format=3)
+    with pytest.raises(WeightsError, match="no context table"):
+        thumbcodec.encode(thumbs[0], weights_id=1, format=2)
+    assert thumbcodec.encode(thumbs[0], weights_id=1, bytes=22)[2] >> 5 == 1
 
 
 def test_iterations_and_info(thumbs):
-    data = thumbcodec.encode(thumbs[0], iterations=4)
+    data = thumbcodec.encode(thumbs[0], iterations=4, format=1)
     i = thumbcodec.info(data)
     assert (i.width, i.height, i.weights_id, i.header_bytes) == (32, 32, DEFAULT_ID, HEADER_SIZE)
     assert (i.payload_bytes, i.iterations, i.leftover_bits, i.bits_per_iteration) == (64, 4, 0, 128)
     i = thumbcodec.info(data[:40])
     assert (i.iterations, i.leftover_bits) == (2, 8 * 2)
+    assert i.iteration_offsets == [16, 32]
 
 
 @pytest.mark.parametrize("w, h", [(32, 32), (48, 40), (100, 75), (1, 1), (7, 33)])
@@ -42,11 +72,11 @@ def test_pil_and_array_inputs_agree(thumbs):
 
 
 def test_every_truncation_decodes_and_whole_iterations_improve(thumbs):
-    data = thumbcodec.encode(thumbs[0], iterations=8)
+    data = thumbcodec.encode(thumbs[0], iterations=8, format=1)
     for n in range(HEADER_SIZE, len(data) + 1):
         assert thumbcodec.decode(data[:n]).size == (32, 32)
     # quality never drops as whole iterations are added (mean over the examples)
-    datas = [thumbcodec.encode(t, iterations=8) for t in thumbs]
+    datas = [thumbcodec.encode(t, iterations=8, format=1) for t in thumbs]
     curve = []
     for k in range(1, 9):
         outs = thumbcodec.decode_batch([d[: HEADER_SIZE + 16 * k] for d in datas])
@@ -65,7 +95,7 @@ def test_batch_matches_single(thumbs):
 
 
 def test_decode_iterations_argument(thumbs):
-    data = thumbcodec.encode(thumbs[0], iterations=8)
+    data = thumbcodec.encode(thumbs[0], iterations=8, format=1)
     a = thumbcodec.decode(data, iterations=3)
     b = thumbcodec.decode(data[: HEADER_SIZE + 48])
     assert np.array_equal(np.asarray(a), np.asarray(b))
@@ -115,6 +145,6 @@ def test_pillow_plugin(tmp_path, thumbs):
         got = np.asarray(im.convert("RGB"))
     assert np.array_equal(got, np.asarray(thumbcodec.read(p)))
     bad = tmp_path / "b.rnnc"
-    bad.write_bytes(b"\x8eR\x41\x01\xf0\x1f")
+    bad.write_bytes(b"\x8eR\x61\x01\xf0\x1f")
     with pytest.raises(Exception):
         Image.open(bad)

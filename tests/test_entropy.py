@@ -118,18 +118,18 @@ def test_bad_arguments():
 
 def _model(seed=0, C=8):
     rng = np.random.default_rng(seed)
-    return E.ContextModel(rng.integers(1, E.ONE, (E.N_BUCKETS, C, 3, 3, 3, 3)), 2)
+    return E.ContextModel(rng.integers(1, E.ONE, (2, C, 3, 3, 3, 3)), 2)
 
 
 def test_contexts_match_their_definition():
     rng = np.random.default_rng(5)
     b = rng.integers(0, 2, (3, 4, 2, 3))
-    ctx = E.ContextModel.contexts(b)
+    ctx = _model(C=4).contexts(b)  # 2 iteration rows: iteration 2 uses the last
     for t, c, y, x in np.ndindex(b.shape):
         want = np.ravel_multi_index(
-            (E.BUCKETS[t], c, b[t - 1, c, y, x] + 1 if t else 0, b[t, c, y, x - 1] + 1 if x else 0,
+            (min(t, 1), c, b[t - 1, c, y, x] + 1 if t else 0, b[t, c, y, x - 1] + 1 if x else 0,
              b[t, c, y - 1, x] + 1 if y else 0, b[t, c - 1, y, x] + 1 if c else 0),
-            (E.N_BUCKETS, 4, 3, 3, 3, 3))
+            (2, 4, 3, 3, 3, 3))
         assert ctx[t, c, y, x] == want
 
 
@@ -151,6 +151,27 @@ def test_model_round_trip_and_prefixes():
     data, n = model.encode(codes, 20)
     got, m = model.decode(data, (8, 4, 4), 3)
     assert len(data) == 20 and m == n and np.array_equal(got.reshape(-1)[:n], codes.reshape(-1)[:n])
+
+
+def test_iteration_offsets_are_the_shortest_prefixes():
+    model = _model(2)
+    rng = np.random.default_rng(7)
+    codes = np.where(rng.random((3, 8, 2, 2)) < 0.2, -1.0, 1.0).astype(np.float32)
+    data, _ = model.encode(codes)
+    offsets = model.iteration_offsets(data, (8, 2, 2), 3)
+    assert len(offsets) == 3 and offsets[-1] <= len(data)
+    for t, k in enumerate(offsets, 1):
+        assert model.decode(data[:k], (8, 2, 2), 3)[1] >= 32 * t
+        assert model.decode(data[:k - 1], (8, 2, 2), 3)[1] < 32 * t
+
+
+def test_alpha_flag_is_refused():
+    model = _model(3)
+    # a stream whose first (flag) bit is 1: code [1] with the flag's probability
+    data, n = E.encode([1, 1, 0], [E.ALPHA_P1, 2048, 2048])
+    with pytest.raises(ValueError, match="alpha"):
+        model.decode(data, (8, 1, 1), 1)
+    assert model.decode(b"", (8, 1, 1), 1)[1] == 0
 
 
 def test_model_file_round_trip(tmp_path):

@@ -20,8 +20,10 @@ def test_header_round_trip(w, h, wid):
 
 def test_header_golden_bytes():
     # 32x32, weights 1: magic 8E 52, version 1 << 5 | 1 = 0x21, (31, 31) in 12+12 bits
-    assert F.Header(32, 32, 1).pack() == bytes.fromhex("8e52 21 01 f0 1f")
-    assert F.Header(4096, 1, 31).pack() == bytes.fromhex("8e52 3f ff f0 00")
+    assert F.Header(32, 32, 1, version=1).pack() == bytes.fromhex("8e52 21 01 f0 1f")
+    assert F.Header(4096, 1, 31, version=1).pack() == bytes.fromhex("8e52 3f ff f0 00")
+    # version 2 (the default): 2 << 5 | 2 = 0x42
+    assert F.Header(32, 32, 2, version=2).pack() == bytes.fromhex("8e52 42 01 f0 1f")
 
 
 @pytest.mark.parametrize("data, msg", [
@@ -30,7 +32,8 @@ def test_header_golden_bytes():
     (b"\x8e", "header cut short"),
     (b"\x8eR\x21\x01", "header cut short"),
     (b"PNG\x00\x00\x00", "wrong magic"),
-    (b"\x8eR\x41\x01\xf0\x1f", "unknown .rnnc version 2"),
+    (b"\x8eR\x61\x01\xf0\x1f", "unknown .rnnc version 3 (this decoder reads 1 and 2)"),
+    (b"\x8eR\xe1\x01\xf0\x1f", "unknown .rnnc version 7"),
     (b"\x8eR\x01\x01\xf0\x1f", "unknown .rnnc version 0"),
     (b"\x8eR\x20\x01\xf0\x1f", "invalid weights id 0"),
 ])

@@ -32,7 +32,7 @@ def _table(heading: str) -> list[list[str]]:
 
 def test_errors_table_is_what_the_decoder_says():
     rows = _table("## Limits and errors")
-    assert len(rows) == 7
+    assert len(rows) == 8
     for condition, example, kind, message in rows:
         m = re.fullmatch(r"`([0-9a-f ]+)`(?: \+ (\d+) bytes)?", example)
         data = bytes.fromhex(m[1]) + bytes(int(m[2] or 0))
@@ -45,8 +45,9 @@ def test_errors_table_is_what_the_decoder_says():
 def test_weights_table_is_the_registry():
     rows = _table("## Weights ids")
     assert [int(r[0]) for r in rows] == sorted(W.REGISTRY)
-    for wid, stride, bits, per_it, max_it in rows:
+    for wid, stride, bits, per_it, max_it, ctx in rows:
         info = W.get_info(int(wid))
+        assert ctx.strip("`") == (info.context[0] if info.context else "none")
         lay = info.layout(32, 32)
         assert (int(stride), int(bits)) == (info.config.stride, info.config.bits)
         assert (int(per_it), int(max_it)) == (lay.iteration_bytes, lay.max_iterations)
@@ -56,10 +57,24 @@ def test_worked_example_is_the_encoder_output():
     hexes = re.search(r"## Worked example.*?```\n(.+?)\n```", DOC, re.S)[1]
     expected = bytes.fromhex(hexes.replace("|", " "))
     got = thumbcodec.encode(Image.open(ROOT / "examples" / "landscape.png"), bytes=40,
-                            weights_id=2, backend="numpy")
+                            weights_id=2, backend="numpy", format=1)
     assert got == expected
     i = thumbcodec.info(got)
     assert (i.width, i.height, i.weights_id, i.iterations, i.leftover_bits) == (32, 32, 2, 2, 16)
+
+
+def test_worked_example_version_2_is_the_encoder_output():
+    part = DOC[DOC.index("## Worked example, version 2"):]
+    hexes = re.search(r"```\n(.+?)\n```", part, re.S)[1]
+    expected = bytes.fromhex(hexes.replace("|", " "))
+    got = thumbcodec.encode(Image.open(ROOT / "examples" / "landscape.png"), bytes=24,
+                            weights_id=2, backend="numpy")
+    assert got == expected
+    i = thumbcodec.info(got)
+    assert (i.version, i.iterations, i.leftover_bits, i.iteration_offsets) == (2, 1, 33, [14])
+    model = W.context_model(2)
+    assert (model.p1[0, 0, 0, 0, 0, 0], model.p1[0, 0, 0, 2, 0, 0]) == (1937, 3027)
+    assert "= 1937" in part and "= 3027" in part
 
 
 def test_installed_package_holds_only_the_codec():
@@ -116,6 +131,6 @@ def test_registry_is_one_data_file():
     raw = json.loads((ROOT / "thumbcodec" / "registry.json").read_text())
     assert raw["default"] == W.DEFAULT_ID and set(map(int, raw["ids"])) == set(W.REGISTRY)
     for wid, e in raw["ids"].items():
-        assert set(e) == {"file", "sha256", "config", "max_iterations", "about"}
+        assert set(e) - {"context"} == {"file", "sha256", "config", "max_iterations", "about"}
         assert e["about"] and re.fullmatch(r"[0-9a-f]{64}", e["sha256"])
         assert e["max_iterations"] <= F.MAX_ITERATIONS

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 import thumbcodec
+from thumbcodec import codec
 
 ROOT = Path(__file__).resolve().parent.parent
 VEC = Path(__file__).parent / "vectors"
@@ -33,8 +34,12 @@ def test_encoder_reproduces_vector_bits(v):
     if v["resize"]:
         img = img.resize(tuple(v["resize"]), Image.LANCZOS)
     data = thumbcodec.encode(img, bytes=v["bytes"], device=DEVICE, backend=BACKENDS[-1],
-                             weights_id=v["weights_id"])
+                             weights_id=v["weights_id"], format=v.get("format", 1))
     want = (VEC / f"{v['name']}.rnnc").read_bytes()
-    assert data[:6] == want[:6]
-    diff = np.unpackbits(np.frombuffer(data, np.uint8)) != np.unpackbits(np.frombuffer(want, np.uint8))
-    assert diff.mean() <= 0.01
+    assert data[:6] == want[:6] and len(data) == len(want)
+    # compare the code bits (an arithmetic-coded stream changes from the first bit that
+    # differs, so its bytes say little): at most 1% may differ across machines
+    got_codes, want_codes = codec.parse(data)[2], codec.parse(want)[2]
+    n = min(len(got_codes), len(want_codes))
+    assert abs(len(got_codes) - len(want_codes)) <= 1
+    assert (got_codes[:n] != want_codes[:n]).mean() <= 0.01

@@ -220,7 +220,7 @@ def _os_error(src, dst, e: OSError) -> Result:
 # ---- the jobs
 
 def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, tune="ssim",
-                 quality=None, force=False,
+                 format=2, quality=None, force=False,
                  skip_existing=False, weights_id=None, max_pixels=None, device="auto",
                  backend="auto", on_item=None) -> list[Result]:
     """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns
@@ -259,13 +259,14 @@ def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, t
                 reached = target.encode_batch(
                     [im for _, _, _, im, _ in part], **{quality[0]: quality[1]}, fit=fit,
                     device=device, max_pixels=max_pixels, backend=backend, weights_id=wid,
-                    effort=effort, tune=tune)
+                    effort=effort, tune=tune, format=format)
                 datas = [r.data for r in reached]
             else:
                 datas = codec.encode_batch([im for _, _, _, im, _ in part], bytes=nbytes,
                                            iterations=iterations, fit=fit, device=device,
                                            max_pixels=max_pixels, backend=backend,
-                                           weights_id=wid, effort=effort, tune=tune)
+                                           weights_id=wid, effort=effort, tune=tune,
+                                           format=format)
         except ThumbcodecError as e:
             datas = [e] * len(part)
         except MemoryError:
@@ -376,4 +377,6 @@ def info_text(r: Result) -> str:
     i = r.details
     return (f"{r.input}: {i['width']}x{i['height']}, version {i['version']}, weights "
             f"{i['weights_id']}, header {i['header_bytes']} B, payload {i['payload_bytes']} B "
-            f"= {i['iterations']} iterations + {i['leftover_bits']} bits")
+            + (f"= {i['iterations']} iterations + {i['leftover_bits']} bits"
+               if i['iterations'] is not None else
+               "(iterations: the context table of these weights is not installed)"))

@@ -3,7 +3,8 @@
     offset 0  2 bytes  magic 0x8E 0x52
     offset 2  1 byte   version (bits 7-5) | weights id (bits 4-0)
     offset 3  3 bytes  width-1 (12 bits) | height-1 (12 bits), big-endian
-    offset 6  ...      payload: iterations of ceil(B/8) bytes each
+    offset 6  ...      payload: version 1, iterations of ceil(B/8) bytes each;
+                       version 2, one arithmetic-coded stream of the same bits (entropy.py)
 
 The layout of a payload (bits per iteration, bytes per iteration, how many iterations it
 may hold) follows from the header and the registry entry of its weights id, in one
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from .errors import FormatError, LimitError
 
 MAGIC = b"\x8eR"
-VERSION = 1
+VERSION = 2                 # what new files are written as
+VERSIONS = (1, 2)           # what this decoder reads
 HEADER_SIZE = 6
 MAX_SIDE = 4096             # 12-bit size fields store side - 1
 MAX_WEIGHTS_ID = 31         # 5-bit field; id 0 is never assigned
@@ -31,7 +33,7 @@ class Header:
     width: int
     height: int
     weights_id: int
-    version: int = VERSION
+    version: int = 1  # the codec names the version it writes (VERSION for new files)
 
     def pack(self) -> bytes:
         if not 1 <= self.version <= MAX_VERSION:
@@ -62,8 +64,9 @@ def parse_header(data: bytes, max_pixels: int | None = None) -> Header:
     if data[:2] != MAGIC:
         raise FormatError("not a .rnnc file (wrong magic)")
     version, weights_id = data[2] >> 5, data[2] & 0x1F
-    if version != VERSION:
-        raise FormatError(f"unknown .rnnc version {version} (this decoder reads {VERSION})")
+    if version not in VERSIONS:
+        raise FormatError(f"unknown .rnnc version {version} (this decoder reads "
+                          f"{' and '.join(map(str, VERSIONS))})")
     if weights_id == 0:
         raise FormatError("invalid weights id 0")
     width = (data[3] << 4 | data[4] >> 4) + 1
@@ -92,8 +95,9 @@ class Layout:
         return self.max_iterations * self.iteration_bytes
 
     def split(self, payload_len: int) -> tuple[int, int]:
-        """(whole iterations, leftover bits of a trailing partial iteration) in a payload
-        of ``payload_len`` bytes; FormatError if it is longer than allowed."""
+        """(whole iterations, leftover bits of a trailing partial iteration) in a version-1
+        payload of ``payload_len`` bytes; FormatError if it is longer than allowed (for
+        both versions: a version-2 payload is never longer than version 1's)."""
         if payload_len > self.max_payload:
             raise FormatError(f"payload of {payload_len} bytes is longer than "
                               f"{self.max_iterations} iterations of {self.iteration_bytes} bytes")

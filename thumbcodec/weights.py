@@ -38,6 +38,7 @@ class WeightsInfo:
     max_iterations: int  # iterations the network was trained for; the encoder's cap
     config: Config
     about: str = ""
+    context: tuple[str, str] | None = None  # (file, sha256) of the version-2 context table
 
     def layout(self, width: int, height: int) -> Layout:
         """The payload layout of a width x height file made with these weights."""
@@ -47,7 +48,9 @@ class WeightsInfo:
 def _read_registry(path=REGISTRY_FILE) -> tuple[dict[int, WeightsInfo], int]:
     raw = json.loads(Path(path).read_text())
     reg = {int(k): WeightsInfo(int(k), v["file"], v["sha256"], int(v["max_iterations"]),
-                               Config.from_dict(v["config"]), v.get("about", ""))
+                               Config.from_dict(v["config"]), v.get("about", ""),
+                               (v["context"]["file"], v["context"]["sha256"])
+                               if "context" in v else None)
            for k, v in raw["ids"].items()}
     return reg, int(raw["default"])
 
@@ -79,11 +82,13 @@ def search_dirs() -> list[Path]:
     return dirs
 
 
-def weights_path(info: WeightsInfo) -> Path:
+def weights_path(info: WeightsInfo, file: str | None = None) -> Path:
+    """Where the weights file of ``info`` (or its other ``file``) is installed."""
+    file = file or info.file
     for d in search_dirs():
-        if (d / info.file).is_file():
-            return d / info.file
-    raise WeightsError(f"weights id {info.id}: file {info.file} not found in "
+        if (d / file).is_file():
+            return d / file
+    raise WeightsError(f"weights id {info.id}: file {file} not found in "
                        f"{', '.join(map(str, search_dirs()))} (set {ENV} to its folder)")
 
 
@@ -112,6 +117,34 @@ def load_arrays(weights_id: int) -> tuple[dict, dict[str, np.ndarray]]:
                            f"{e.strerror or e}") from None
     config = json.loads(str(arrays.pop("__config__")))
     return config, arrays
+
+
+@functools.lru_cache(maxsize=None)
+def context_model(weights_id: int):
+    """The version-2 context table of a weights id (``entropy.ContextModel``), after the
+    sha256 check. WeightsError if the id has none or it is not installed."""
+    from .entropy import ContextModel
+    info = get_info(weights_id)
+    if info.context is None:
+        raise WeightsError(f"weights id {weights_id} has no context table: it cannot read "
+                           "or write format version 2 (use format 1)")
+    file, sha = info.context
+    path = weights_path(info, file)
+    try:
+        digest = sha256_of(path)
+        if digest != sha:
+            raise WeightsError(f"weights id {weights_id}: {path} has sha256 {digest[:12]}…, "
+                               f"expected {sha[:12]}…")
+        model = ContextModel.load(path)
+    except OSError as e:
+        raise WeightsError(f"weights id {weights_id}: cannot read {path}: "
+                           f"{e.strerror or e}") from None
+    except ValueError as e:
+        raise WeightsError(f"weights id {weights_id}: {path}: {e}") from None
+    if model.channels != info.config.bits:
+        raise WeightsError(f"weights id {weights_id}: {path} models {model.channels} bit "
+                           f"channels, the weights have {info.config.bits}")
+    return model
 
 
 def save_arrays(path, config: dict, arrays: dict[str, np.ndarray]) -> str:

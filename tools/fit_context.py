@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from thumbcodec import engine, weights as W
-from thumbcodec.entropy import N_BUCKETS, ONE, ContextModel
+from thumbcodec.entropy import ONE, ContextModel
 from thumbcodec.pixels import to_model
 from training.data import make_pool
 
@@ -28,15 +28,17 @@ def count(weights_id: int, pool: np.ndarray, batch: int = 256) -> tuple[np.ndarr
     """(bits, ones) per context over the codes of ``pool`` (N, 32, 32, 3) uint8."""
     info = W.get_info(weights_id)
     runner = engine.load(weights_id, "cpu", "numpy")
-    C = info.config.bits
-    size = N_BUCKETS * C * 81
+    C, T = info.config.bits, info.max_iterations
+    shape = (T, C, 3, 3, 3, 3)
+    model = ContextModel(np.ones(shape, np.int64), weights_id)  # only its indexing is used
+    size = int(np.prod(shape))
     bits, ones = np.zeros(size, np.int64), np.zeros(size, np.int64)
     t0 = time.time()
     for s in range(0, len(pool), batch):
         codes = runner.compress(to_model(pool[s: s + batch]), info.max_iterations)  # (T, B, C, h, w)
         for j in range(codes.shape[1]):
             b = (codes[:, j] > 0).astype(np.int64)
-            ctx = ContextModel.contexts(b).reshape(-1)
+            ctx = model.contexts(b).reshape(-1)
             bits += np.bincount(ctx, minlength=size)
             ones += np.bincount(ctx, weights=b.reshape(-1), minlength=size).astype(np.int64)
         print(f"  {s + codes.shape[1]}/{len(pool)} thumbnails, {time.time() - t0:.0f} s", flush=True)
@@ -45,7 +47,7 @@ def count(weights_id: int, pool: np.ndarray, batch: int = 256) -> tuple[np.ndarr
 
 def fit(bits: np.ndarray, ones: np.ndarray, channels: int, weights_id: int) -> ContextModel:
     p = np.rint((ones + 0.5) / (bits + 1) * ONE).astype(np.int64)
-    p = np.clip(p, 1, ONE - 1).reshape(N_BUCKETS, channels, 3, 3, 3, 3)
+    p = np.clip(p, 1, ONE - 1).reshape(-1, channels, 3, 3, 3, 3)
     return ContextModel(p, weights_id)
 
 

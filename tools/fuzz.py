@@ -1,8 +1,9 @@
 """Fuzz the .rnnc decoder: ``python -m tools.fuzz --inputs 1000000 [--model 2000]``.
 
-Inputs are random byte strings and mutations of valid files (bit flips, truncations,
-extensions, header field edits). The parser stage (header + payload layout + bit planes,
-no network) must accept each input or raise FormatError/LimitError/WeightsError; the
+Inputs are random byte strings and mutations of valid files of format versions 1 and 2
+(bit flips, truncations, extensions, header field edits). The parser stage (header +
+payload layout + bit planes, or version 2's arithmetic decoder; no network) must accept
+each input or raise FormatError/LimitError/WeightsError; the
 model stage runs the full decode on a sample and also checks the decoded size. Any other
 exception is a finding: printed with the input in hex, and the exit status is 1.
 """
@@ -22,9 +23,10 @@ EXPECTED = (ThumbcodecError,)
 
 def seeds(rng: random.Random) -> list[bytes]:
     out = []
-    for w, h in [(32, 32), (48, 40), (100, 75), (1, 1), (7, 33), (256, 256)]:
-        payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 16 * 16 + 1)))
-        out.append(Header(w, h, W.DEFAULT_ID).pack() + payload)
+    for version in (1, 2):
+        for w, h in [(32, 32), (48, 40), (100, 75), (1, 1), (7, 33), (256, 256)]:
+            payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 16 * 16 + 1)))
+            out.append(Header(w, h, W.DEFAULT_ID, version).pack() + payload)
     return out
 
 

@@ -9,6 +9,12 @@ registry. Ids are never reused (the files of older ids stay and keep decoding);
 already registered is refused unless ``--unreleased`` says it never left this repository.
 CKPT is a training checkpoint (``training.checkpoint``, .npz); its iterations are the
 default maximum.
+
+    python -m tools.ship_weights context ID FILE
+
+registers FILE (``tools/fit_context.py``'s table, copied to ``weights/rnnc-wID.ctx.json``)
+as the format-version-2 context table of ID: frozen like the weights once registered
+(``--unreleased`` to replace one that never left this repository).
 """
 import argparse
 import json
@@ -17,13 +23,48 @@ from pathlib import Path
 
 from thumbcodec.files import write_atomic
 from thumbcodec.format import MAX_ITERATIONS, MAX_WEIGHTS_ID
-from thumbcodec.weights import REGISTRY_FILE
+from thumbcodec.entropy import ContextModel
+from thumbcodec.weights import REGISTRY_FILE, sha256_of
 from training import checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _write(reg) -> None:
+    write_atomic(REGISTRY_FILE, (json.dumps(reg, indent=1) + "\n").encode(), overwrite=True)
+
+
+def context(argv) -> None:
+    ap = argparse.ArgumentParser(prog="ship_weights context",
+                                 description="register a context table for a weights id")
+    ap.add_argument("id", type=int)
+    ap.add_argument("file")
+    ap.add_argument("--unreleased", action="store_true", help="allow replacing a registered table")
+    args = ap.parse_args(argv)
+    reg = json.loads(REGISTRY_FILE.read_text())
+    entry = reg["ids"].get(str(args.id))
+    if entry is None:
+        sys.exit(f"weights id {args.id} is not registered")
+    if "context" in entry and not args.unreleased:
+        sys.exit(f"weights id {args.id} has a context table: it is frozen (--unreleased if "
+                 "it never left this repository)")
+    model = ContextModel.load(args.file)
+    if model.weights_id != args.id or model.channels != entry["config"]["bits"]:
+        sys.exit(f"{args.file} is a table for weights {model.weights_id} with "
+                 f"{model.channels} channels")
+    name = f"rnnc-w{args.id}.ctx.json"
+    dest = ROOT / "weights" / name
+    if Path(args.file).resolve() != dest.resolve():
+        write_atomic(dest, Path(args.file).read_bytes(), overwrite=True)
+    entry["context"] = {"file": name, "sha256": sha256_of(dest)}
+    _write(reg)
+    print(name, entry["context"]["sha256"])
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["context"]:
+        return context(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("ckpt")
     ap.add_argument("id", type=int)
@@ -50,7 +91,7 @@ def main(argv=None):
                             "config": meta["config"], "about": args.about}
     if args.default:
         reg["default"] = wid
-    write_atomic(REGISTRY_FILE, (json.dumps(reg, indent=1) + "\n").encode(), overwrite=True)
+    _write(reg)
     print(name, digest)
 
 
