@@ -33,6 +33,7 @@ then keeps the ordinary encoder (byte for byte).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -460,10 +461,36 @@ def search_one(codec, image: np.ndarray, iterations: int, lev: Level,
     return Trace(np.stack(codes), np.stack(proposed), flips, rounds, s_prop, s_chosen)
 
 
+@contextlib.contextmanager
+def _one_blas_thread():
+    """NumPy's OpenBLAS on one thread while searching: the search's matrix products are
+    small, and OpenBLAS's threads spin-wait, which slowed it 10-20x on a busy machine
+    (docs/benchmarks.md). A no-op where NumPy's OpenBLAS is not found."""
+    import ctypes
+    import glob
+    import os
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
+                                  "*openblas*"))
+    get = put = None
+    try:
+        lib = ctypes.CDLL(libs[0])
+        get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
+        before = get()
+        put(1)
+    except (IndexError, OSError, AttributeError):
+        put = None
+    try:
+        yield
+    finally:
+        if put is not None:
+            put(before)
+
+
 def search_codes(codec, images, iterations: int, lev: Level, keep_bits: int | None = None,
                  tune: str = DEFAULT_TUNE) -> np.ndarray:
     """Searched codes (T, B, C, h, w) for images of one size ((H, W, 3) uint8 each), as
     ``Runner.compress`` returns them; bits of the last iteration past ``keep_bits`` are 0."""
     _check_tune(tune)
-    return np.stack([search_one(codec, im, iterations, lev, keep_bits, tune).codes
-                     for im in images], axis=1)
+    with _one_blas_thread():
+        return np.stack([search_one(codec, im, iterations, lev, keep_bits, tune).codes
+                         for im in images], axis=1)
