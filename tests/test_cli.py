@@ -17,7 +17,7 @@ def run(*args):
 def test_encode_info_decode(tmp_path, example_paths):
     src = example_paths[0]
     out = tmp_path / "x.rnnc"
-    r = run("encode", src, "--bytes", 64, "-o", out)
+    r = run("encode", src, "--bytes", 64, "-o", out, "--format", 1)
     assert r.exit_code == 0, r.output
     assert out.stat().st_size == 64
     r = run("info", out, "--json")
@@ -32,6 +32,22 @@ def test_encode_info_decode(tmp_path, example_paths):
     assert r.exit_code == 0, r.output
     assert Image.open(png).size == (32, 32)
     assert Image.open(tmp_path / "y.progressive.png").size == (4 * 32 + 3 * 2, 32)
+
+
+def test_format_2_is_the_default_and_info_says_where_iterations_end(tmp_path, example_paths):
+    out = tmp_path / "x.rnnc"
+    r = run("encode", example_paths[0], "--bytes", 64, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size == 64
+    info = json.loads(run("info", out, "--json").output)
+    assert info["version"] == 2 and info["payload_bytes"] == 58
+    bits = info["iterations"] * info["bits_per_iteration"] + info["leftover_bits"]
+    assert bits >= 58 * 8 and len(info["iteration_offsets"]) == info["iterations"]
+    assert info["iteration_offsets"] == sorted(info["iteration_offsets"])
+    r = run("encode", example_paths[0], "--weights", 1, "--bytes", 64, "-o", tmp_path / "w1.rnnc")
+    assert r.exit_code == 0 and json.loads(run("info", tmp_path / "w1.rnnc", "--json").output)["version"] == 1
+    r = run("encode", example_paths[0], "--weights", 1, "--format", 2, "-o", tmp_path / "w1b.rnnc")
+    assert r.exit_code == 1 and "no context table" in r.output and "Traceback" not in r.output
 
 
 def test_truncated_file_decodes(tmp_path, example_paths):
@@ -90,11 +106,11 @@ def test_no_overwrite_without_force(tmp_path, example_paths):
 
 def test_errors_are_one_line(tmp_path):
     bad = tmp_path / "bad.rnnc"
-    bad.write_bytes(b"\x8eR\x41\x01\xf0\x1f")
+    bad.write_bytes(b"\x8eR\x61\x01\xf0\x1f")
     cases = [
-        (["decode", bad], "unknown .rnnc version 2"),
+        (["decode", bad], "unknown .rnnc version 3"),
         (["decode", tmp_path / "missing.rnnc"], "no such file"),
-        (["info", bad], "unknown .rnnc version 2"),
+        (["info", bad], "unknown .rnnc version 3"),
         (["encode", tmp_path / "missing.png", "--bytes", 64], "no such file"),
         (["encode", tmp_path, "--bytes", 64], "no input images found"),
     ]

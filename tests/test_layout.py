@@ -109,6 +109,17 @@ def test_info_works_without_the_weights_file(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "weights id 2: file rnnc-w2.npz not found" in r.stderr
     assert "THUMBCODEC_WEIGHTS" in r.stderr
+    # version 2: header and byte counts; where the iterations end needs the context table
+    f.write_bytes(bytes.fromhex("8e52 42 01f01f") + bytes.fromhex("f613a00f4e8bda402a6f"))
+    r = subprocess.run(cli + ["info", str(f), "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert (got["version"], got["payload_bytes"], got["iterations"]) == (2, 10, None)
+    r = subprocess.run(cli + ["info", str(f)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "context table of these weights is not installed" in r.stdout
+    r = subprocess.run(cli + ["decode", str(f), "-o", str(tmp_path / "y.png")],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "rnnc-w2.ctx.json not found" in r.stderr
 
 
 def test_the_fuzzer_runs_the_decoders_own_parsing():

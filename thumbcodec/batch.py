@@ -220,7 +220,7 @@ def _os_error(src, dst, e: OSError) -> Result:
 # ---- the jobs
 
 def encode_files(pairs, *, nbytes=None, iterations=None, fit="auto", effort=0, tune="ssim",
-                 format=2, quality=None, force=False,
+                 format=None, quality=None, force=False,
                  skip_existing=False, weights_id=None, max_pixels=None, device="auto",
                  backend="auto", on_item=None) -> list[Result]:
     """Encode image files to .rnnc files for (input, output) pairs from ``plan``; returns

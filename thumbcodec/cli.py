@@ -141,10 +141,10 @@ def _verbosity(f):
 @click.option("--tune", type=click.Choice(list(TUNES)), default=DEFAULT_TUNE,
               show_default=True, help="What --effort optimises: patch SSIM, PSNR, or loss "
                                       "(MSE + 0.1 (1 - SSIM): both go up).")
-@click.option("--format", "fmt", type=click.Choice(["1", "2"]), default="2",
-              show_default=True, help="File format version: 2 entropy-codes the bits (more "
-              "in the same bytes); 1 stores them as they are. With 2, a file that version 1 "
-              "holds better is written as version 1.")
+@click.option("--format", "fmt", type=click.Choice(["1", "2"]), default=None,
+              help="File format version: 2 entropy-codes the bits (more in the same bytes; a "
+              "file that version 1 holds better is written as version 1); 1 stores them as "
+              "they are [default: 2 for weights with a context table, else 1].")
 @force_option
 @skip_option
 @json_option
@@ -180,7 +180,7 @@ def encode(inputs, nbytes, iterations, output, resize, fit, ssim_target, psnr_ta
     with _progress(len(pairs), "encoding", show) as bar, _job():
         results = batch.encode_files(pairs, nbytes=nbytes, iterations=iterations,
                                      fit=resize or fit or "auto", effort=effort, tune=tune,
-                                     format=int(fmt), quality=quality, force=force,
+                                     format=fmt and int(fmt), quality=quality, force=force,
                                      skip_existing=skip_existing, weights_id=weights_id,
                                      max_pixels=max_pixels, device=device, backend=backend,
                                      on_item=lambda: bar.update(1))

@@ -126,8 +126,8 @@ def context_model(weights_id: int):
     from .entropy import ContextModel
     info = get_info(weights_id)
     if info.context is None:
-        raise WeightsError(f"weights id {weights_id} has no context table: it cannot read "
-                           "or write format version 2 (use format 1)")
+        raise WeightsError(f"weights id {weights_id} has no context table, which format "
+                           "version 2 needs")
     file, sha = info.context
     path = weights_path(info, file)
     try:
