@@ -1,6 +1,8 @@
 """Decoder weights for the browser (web/rnnc.js): the decoder half of a shipped weights id,
-int8 with one scale per output channel, written to web/rnnc-w<ID>.bin, and the manifest
-web/weights.json (file, bytes, sha256, what a decoder checks in a header) that rnnc.js reads
+int8 with one scale per output channel, written to web/rnnc-w<ID>.bin; the id's context
+table for format version 2, copied byte for byte to web/rnnc-w<ID>.ctx.json (the same
+sha256 as in the registry); and the manifest web/weights.json (file, bytes, sha256, what a
+decoder checks in a header; "context": file, bytes, sha256 of the table) that rnnc.js reads
 and tests/test_web.py checks.
 
     python tools/web_weights.py                # (re)write the files of every shipped id
@@ -49,6 +51,20 @@ LEVELS = 63              # int8 values in -LEVELS..LEVELS (see above for why 63)
 
 def file_name(weights_id: int) -> str:
     return f"rnnc-w{weights_id}.bin"
+
+
+def context_blob(weights_id: int) -> tuple[str, bytes] | None:
+    """(file name, bytes) of the shipped context table of an id, checked against the
+    registry's sha256; None for an id without one."""
+    from thumbcodec import weights as W
+    info = W.get_info(weights_id)
+    if info.context is None:
+        return None
+    file, sha = info.context
+    blob = W.weights_path(info, file).read_bytes()
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise ValueError(f"weights id {weights_id}: {file} does not match the registry's sha256")
+    return file, blob
 
 
 def decoder_arrays(arrays: dict[str, np.ndarray], config: dict) -> dict[str, np.ndarray]:
@@ -169,22 +185,13 @@ def web_codec(weights_id: int, folder: Path = WEB):
     return NumpyCodec(Config.from_dict(desc["config"]), arrays)
 
 
-def to_codes(data: bytes, cfg) -> np.ndarray:
-    """.rnnc bytes -> (T, C, h, w) codes in {-1, 0, +1}, as docs/format.md decodes them
-    (a trailing partial iteration's missing bits 0; no payload: one all-zero step)."""
-    import thumbcodec
-    inf = thumbcodec.info(data)
-    s = cfg.stride
-    shape = (cfg.bits, math.ceil(inf.height / s), math.ceil(inf.width / s))
-    B = int(np.prod(shape))
-    L = math.ceil(B / 8)
-    steps = inf.iterations + (1 if inf.leftover_bits else 0)
-    codes = np.zeros((max(steps, 1), B), np.float32)
-    payload = data[HEADER_SIZE:]
-    for t in range(steps):
-        bits = np.unpackbits(np.frombuffer(payload[t * L: (t + 1) * L], np.uint8))[:B]
-        codes[t, : len(bits)] = bits.astype(np.float32) * 2 - 1
-    return codes.reshape(-1, *shape)
+def to_codes(data: bytes) -> np.ndarray:
+    """.rnnc bytes (format version 1 or 2) -> (T, C, h, w) codes in {-1, 0, +1}, as the
+    Python decoder reads them (``thumbcodec.codec.parse``: a trailing partial iteration's
+    missing bits 0), and one all-zero step when there are none."""
+    from thumbcodec.codec import parse
+    _, lay, codes = parse(data)
+    return codes if len(codes) else np.zeros((1, *lay.shape), np.float32)
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
@@ -197,15 +204,15 @@ def decode_web(datas: list[bytes], weights_id: int | None = None, all_steps: boo
                folder: Path = WEB) -> list:
     """Decode .rnnc bytes with the web weights: (H, W, 3) uint8 arrays (or, with
     all_steps, a list of them per file). Files of equal size and length decode together."""
-    import thumbcodec
+    from thumbcodec.format import parse_header
     codecs, groups, out = {}, {}, [None] * len(datas)
     for i, d in enumerate(datas):
-        inf = thumbcodec.info(d)
-        wid = weights_id or inf.weights_id
+        head = parse_header(d)
+        wid = weights_id or head.weights_id
         if wid not in codecs:
             codecs[wid] = web_codec(wid, folder)
-        codes = to_codes(d, codecs[wid].cfg)
-        groups.setdefault((wid, inf.width, inf.height, len(codes)), []).append((i, codes))
+        codes = to_codes(d)
+        groups.setdefault((wid, head.width, head.height, len(codes)), []).append((i, codes))
     for (wid, w, h, _), items in groups.items():
         # every step (the flag is positional: its name changes with the package's refactor)
         steps = codecs[wid].decompress(np.stack([c for _, c in items], axis=1), True)
@@ -224,19 +231,29 @@ def write(ids: list[int], folder: Path = WEB, levels: int = LEVELS) -> dict:
     for wid in ids:
         blob = build(wid, levels)
         _write_atomic(folder / file_name(wid), blob)
-        manifest["weights"][str(wid)] = manifest_entry(wid, blob)
+        context = context_blob(wid)
+        if context is not None:
+            _write_atomic(folder / context[0], context[1])
+        manifest["weights"][str(wid)] = manifest_entry(wid, blob, context)
     manifest["weights"] = dict(sorted(manifest["weights"].items(), key=lambda kv: int(kv[0])))
     _write_atomic(path, (json.dumps(manifest, indent=1) + "\n").encode())
     return manifest
 
 
-def manifest_entry(weights_id: int, blob: bytes) -> dict:
-    """What weights.json says of a web weights file: what rnnc.js checks before loading it."""
+def manifest_entry(weights_id: int, blob: bytes,
+                   context: tuple[str, bytes] | None = None) -> dict:
+    """What weights.json says of a web weights file (and of the context table, when the id
+    has one): what rnnc.js checks before loading them."""
     desc = read(blob)[0]
-    return {"file": file_name(weights_id), "bytes": len(blob),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-            "max_iterations": desc["max_iterations"],
-            "bits": desc["config"]["bits"], "stride": 2 ** len(desc["config"]["enc"])}
+    entry = {"file": file_name(weights_id), "bytes": len(blob),
+             "sha256": hashlib.sha256(blob).hexdigest(),
+             "max_iterations": desc["max_iterations"],
+             "bits": desc["config"]["bits"], "stride": 2 ** len(desc["config"]["enc"])}
+    if context is not None:
+        file, data = context
+        entry["context"] = {"file": file, "bytes": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest()}
+    return entry
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -8,12 +8,15 @@
 // rnnc.wasm (source web/src/rnnc.c, built by web/build.sh) on the int8 web weights
 // rnnc-w<ID>.bin that tools/web_weights.py makes, listed with their sha256 in
 // weights.json. All three load relative to this module unless `weights` names another
-// folder. Errors are Error objects with the Python decoder's one-line messages.
+// folder. Format version 2 payloads (an arithmetic-coded stream of the same bits) also
+// need the weights id's context table, rnnc-w<ID>.ctx.json, listed in weights.json too and
+// fetched only when a version-2 file comes. Errors are Error objects with the Python
+// decoder's one-line messages.
 
 const MAGIC = [0x8e, 0x52];
-const VERSION = 1;
+const VERSIONS = [1, 2];
 const HEADER_SIZE = 6;
-const MAX_ITERATIONS = 16;           // longest payload a version 1 file may carry
+const MAX_ITERATIONS = 16;           // longest payload a file may carry (both versions)
 export const MAX_PIXELS = 1024 * 1024;  // default guard against absurd sizes, as in Python
 const BATCH_POSITIONS = 1024;        // code positions decoded together (64 thumbnails 32x32)
 
@@ -31,8 +34,8 @@ export function parseHeader(bytes, maxPixels = MAX_PIXELS) {
   }
   if (d[0] !== MAGIC[0] || d[1] !== MAGIC[1]) throw new Error("not a .rnnc file (wrong magic)");
   const version = d[2] >> 5, weightsId = d[2] & 0x1f;
-  if (version !== VERSION)
-    throw new Error(`unknown .rnnc version ${version} (this decoder reads ${VERSION})`);
+  if (!VERSIONS.includes(version))
+    throw new Error(`unknown .rnnc version ${version} (this decoder reads ${VERSIONS.join(" and ")})`);
   if (weightsId === 0) throw new Error("invalid weights id 0");
   const width = (d[3] << 4 | d[4] >> 4) + 1, height = ((d[4] & 0xf) << 8 | d[5]) + 1;
   if (width * height > maxPixels)
@@ -103,9 +106,135 @@ function weightsFile(base, id, entry) {
   });
 }
 
+// The context table of a weights id (format version 2), checked against the manifest as
+// the weights are, then as thumbcodec.entropy.ContextModel.from_dict checks it.
+function contextTable(base, id, entry) {
+  const ctx = entry.context;
+  if (!ctx)
+    return Promise.reject(new Error(`weights id ${id} has no context table, which format version 2 needs`));
+  return once(`context ${base} ${id}`, async () => {
+    const url = new URL(ctx.file, base);
+    let blob;
+    try {
+      blob = await fetchBytes(url);
+    } catch (e) {
+      throw new Error(`weights id ${id}: cannot read ${url}: ${e.message.replace(`${url}: `, "")}`);
+    }
+    const digest = await sha256(blob);
+    if (blob.length !== ctx.bytes || digest !== null && digest !== ctx.sha256)
+      throw new Error(`weights id ${id}: ${url} has sha256 ${(digest ?? "?").slice(0, 12)}…, ` +
+                      `expected ${ctx.sha256.slice(0, 12)}…`);
+    let d = null;
+    try { d = JSON.parse(new TextDecoder().decode(blob)); } catch { /* refused below */ }
+    const shape = Array.isArray(d?.shape) ? d.shape : [], size = shape.reduce((a, b) => a * b, 1);
+    const p1 = Uint16Array.from(Array.isArray(d?.p1) ? d.p1 : []);
+    if (d?.prob_bits !== PROB_BITS || shape.length !== 6 || !(shape[0] >= 1) ||
+        shape[1] !== entry.bits || shape.slice(2).some((k) => k !== 3) || p1.length !== size ||
+        d.p1.some((p, i) => p !== p1[i] || p < 1 || p >= ONE))
+      throw new Error(`weights id ${id}: ${url} is not a context table for ${entry.bits} bit channels`);
+    return { T: shape[0], C: shape[1], p1 };
+  });
+}
+
 function wasmModule(opts) {
   const url = new URL(opts.wasm ?? "rnnc.wasm", HERE);
   return once("wasm " + url, async () => WebAssembly.compile(await fetchBytes(url)));
+}
+
+// ---- format version 2: the arithmetic decoder (docs/format.md, "Payload, version 2") ----
+
+const PROB_BITS = 12, ONE = 1 << PROB_BITS;  // P(bit = 1) = p / 4096, p in 1..4095
+const BOTTOM = 2 ** 24;                      // R is kept in [2^24, 2^32]
+const ALPHA_P1 = 1;                          // p of the flag that opens every stream
+
+// The spec's decoder, line by line. R, A and Z reach 2^32 (A·256 + byte stays below
+// 2^40): plain numbers hold them exactly, 32-bit bitwise operators would not.
+class Decoder {
+  constructor(data) {
+    this.d = data; this.k = 0; this.stopped = false;
+    this.R = 2 ** 32; this.A = 0; this.Z = 0;
+    for (let i = 0; i < 4; i++) this.shift();
+  }
+
+  shift() {  // the next byte into A and Z; past the payload, 0x00 into A and 0xFF into Z
+    const k = this.k++;
+    if (k < this.d.length) { this.A = this.A * 256 + this.d[k]; this.Z = this.Z * 256 + this.d[k]; }
+    else { this.A = this.A * 256; this.Z = this.Z * 256 + 0xff; }
+  }
+
+  /** The next bit, with P(1) = p / 4096: 0 or 1, or -1 from the first bit the bytes do
+   *  not determine on. */
+  bit(p) {
+    if (this.stopped) return -1;
+    const R0 = Math.floor(this.R / ONE) * (ONE - p);
+    let b;
+    if (this.Z < R0) { b = 0; this.R = R0; }
+    else if (this.A >= R0) { b = 1; this.A -= R0; this.Z -= R0; this.R -= R0; }
+    else { this.stopped = true; return -1; }
+    while (this.R < BOTTOM) { this.R *= 256; this.shift(); }
+    return b;
+  }
+}
+
+/** The bits a byte string determines, bit i with P(1) = probs[i] / 4096 (at most
+ *  probs.length), as thumbcodec.entropy.decode. */
+export function arithmeticDecode(bytes, probs) {
+  const dec = new Decoder(asBytes(bytes)), out = [];
+  for (const p of probs) {
+    const b = dec.bit(p);
+    if (b < 0) break;
+    out.push(b);
+  }
+  return out;
+}
+
+/** The code bits a version-2 payload determines, as thumbcodec.entropy.ContextModel.decode:
+ *  {v, n} with v[i] = 1 + bit i in the format's order (t·B + c·h·w + y·w + x), 0 where not
+ *  determined, and n the bits determined (at most iterations·B; they are v's first n). */
+function decodeStream(payload, table, [C, h, w], iterations) {
+  const B = C * h * w, hw = h * w, { T, p1 } = table;
+  const dec = new Decoder(payload);
+  const flag = dec.bit(ALPHA_P1);
+  if (flag === 1) throw new Error("alpha channel (version 2 flag) is not supported by this decoder");
+  const v = new Uint8Array(iterations * B);
+  let n = 0;
+  if (flag === 0) {
+    all: for (let t = 0; t < iterations; t++) {
+      const base = Math.min(t, T - 1) * C;
+      for (let c = 0; c < C; c++) {
+        const row = (base + c) * 81;  // p1[t][c][prev][left][up][prevch], each 0 (none) or 1 + bit
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++, n++) {
+            const ctx = row + (t ? 27 * v[n - B] : 0) + (x ? 9 * v[n - 1] : 0) +
+                        (y ? 3 * v[n - w] : 0) + (c ? v[n - hw] : 0);
+            const b = dec.bit(p1[ctx]);
+            if (b < 0) break all;
+            v[n] = 1 + b;
+          }
+        }
+      }
+    }
+  }
+  return { v, n };
+}
+
+/** For each whole iteration a version-2 payload determines, the shortest prefix of it that
+ *  determines that iteration, as ContextModel.iteration_offsets (a binary search: every
+ *  added byte determines as many bits or more). */
+function iterationOffsets(payload, table, shape, whole) {
+  const B = shape[0] * shape[1] * shape[2], out = [];
+  let lo = 0;
+  for (let t = 1; t <= whole; t++) {
+    let a = lo, b = payload.length;  // the shortest prefix holding t·B bits is in (a, b]
+    while (b - a > 1) {
+      const m = (a + b) >> 1;
+      if (decodeStream(payload.subarray(0, m), table, shape, t).n >= t * B) b = m;
+      else a = m;
+    }
+    out.push(b);
+    lo = b - 1;
+  }
+  return out;
 }
 
 // ---- the network ---------------------------------------------------------------------
@@ -243,15 +372,33 @@ function image(width, height, data) {
     ? new ImageData(px, width, height) : { width, height, data: px };
 }
 
-/** The header fields and payload layout, as thumbcodec.info (needs weights.json). */
+/** The header fields and payload layout, as thumbcodec.info (needs weights.json):
+ *  iterations, leftoverBits and iterationOffsets (the payload length at which each whole
+ *  iteration ends) are null for a version-2 file whose context table cannot be had. */
 export async function info(bytes, opts = {}) {
-  const f = await layout(bytes, opts);
-  delete f.entry;  // internals: the manifest entry and the weights folder
-  delete f.base;
+  const { entry, base, table, stream, ...f } = await layout(bytes, opts, false);
+  const L = Math.ceil(f.bitsPerIteration / 8);
+  f.iterationOffsets = f.version === 1 ? Array.from({ length: f.iterations }, (_, t) => L * (t + 1))
+    : table && iterationOffsets(asBytes(bytes).subarray(HEADER_SIZE), table,
+                                [f.bits, f.gridHeight, f.gridWidth], f.iterations);
   return f;
 }
 
-async function layout(bytes, opts) {
+/** The code bits of a file, in the format's order (bit t·B + c·h·w + y·w + x of iteration
+ *  t), as the decoder reads them: {n, bits}, bits[i] = 0 or 1 for the n bits present (a
+ *  version-2 file: the bits its bytes determine). */
+export async function codeBits(bytes, opts = {}) {
+  const d = asBytes(bytes), f = await layout(d, opts);
+  const n = f.iterations * f.bitsPerIteration + f.leftoverBits, bits = new Uint8Array(n);
+  if (f.stream) for (let i = 0; i < n; i++) bits[i] = f.stream.v[i] - 1;
+  else for (let i = 0; i < n; i++) bits[i] = payloadBit(d, f, i);
+  return { n, bits };
+}
+
+// The header, the payload layout of its weights id (from the manifest) and, for version 2,
+// the bits its stream determines. Without `strict` (info), a version-2 file whose context
+// table cannot be had gets null iterations and leftoverBits, as in Python.
+async function layout(bytes, opts, strict = true) {
   const d = asBytes(bytes);
   const h = parseHeader(d, opts.maxPixels ?? MAX_PIXELS);
   const base = folder(opts), m = await manifest(base);
@@ -263,26 +410,39 @@ async function layout(bytes, opts) {
   const gw = Math.ceil(h.width / s), gh = Math.ceil(h.height / s);
   const B = gw * gh * entry.bits, L = Math.ceil(B / 8), P = d.length - HEADER_SIZE;
   const maxIt = Math.min(entry.max_iterations, MAX_ITERATIONS);
-  if (P > maxIt * L)
+  if (P > maxIt * L)  // (version 2 too: its payloads are never longer than version 1's)
     throw new Error(`payload of ${P} bytes is longer than ${maxIt} iterations of ${L} bytes`);
-  const whole = Math.floor(P / L), leftover = Math.min(8 * (P % L), B);
+  let whole = Math.floor(P / L), leftover = Math.min(8 * (P % L), B), table = null, stream = null;
+  if (h.version === 2) {
+    table = await contextTable(base, h.weightsId, entry).catch((e) => { if (strict) throw e; return null; });
+    if (table) {
+      stream = decodeStream(d.subarray(HEADER_SIZE), table, [entry.bits, gh, gw], maxIt);
+      whole = Math.floor(stream.n / B);
+      leftover = stream.n % B;
+    } else {
+      whole = leftover = null;
+    }
+  }
   return { ...h, headerBytes: HEADER_SIZE, payloadBytes: P, bitsPerIteration: B,
            iterations: whole, leftoverBits: leftover, gridWidth: gw, gridHeight: gh,
-           bits: entry.bits, stride: s, entry, base };
+           bits: entry.bits, stride: s, entry, base, table, stream };
+}
+
+// Bit i (the format's order) of a version-1 payload: iteration i / B starts on a byte.
+function payloadBit(d, f, i) {
+  const B = f.bitsPerIteration, t = Math.floor(i / B), j = i % B;
+  return d[HEADER_SIZE + t * Math.ceil(B / 8) + (j >> 3)] >> (7 - (j & 7)) & 1;
 }
 
 /** Codes of one file, channels-last per step: (steps, gh, gw, bits) in {-1, 0, +1}. */
 function unpack(d, f, steps) {
   const { gridWidth: gw, gridHeight: gh, bits: C, bitsPerIteration: B } = f;
-  const L = Math.ceil(B / 8), out = new Float32Array(steps * B);
-  for (let t = 0; t < steps; t++) {
-    const payload = d.subarray(HEADER_SIZE + t * L, HEADER_SIZE + (t + 1) * L);
-    const n = Math.min(8 * payload.length, B);
-    for (let i = 0; i < n; i++) {
-      const bit = payload[i >> 3] >> (7 - (i & 7)) & 1;
-      const c = Math.floor(i / (gh * gw)), yx = i % (gh * gw);  // bit index c*h*w + y*w + x
-      out[t * B + yx * C + c] = bit ? 1 : -1;
-    }
+  const n = Math.min(steps * B, f.iterations * B + f.leftoverBits), out = new Float32Array(steps * B);
+  for (let i = 0; i < n; i++) {
+    const bit = f.stream ? f.stream.v[i] - 1 : payloadBit(d, f, i);
+    const t = Math.floor(i / B), j = i % B;
+    const c = Math.floor(j / (gh * gw)), yx = j % (gh * gw);  // bit index c*h*w + y*w + x
+    out[t * B + yx * C + c] = bit ? 1 : -1;
   }
   return out;
 }
