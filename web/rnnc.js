@@ -475,8 +475,8 @@ export async function decodeAll(files, opts = {}) {
     for (let s0 = 0; s0 < items.length; s0 += per) {
       const chunk = items.slice(s0, s0 + per), n = chunk.length, B = f.bitsPerIteration;
       const codes = new Float32Array(steps * n * B);
-      chunk.forEach(({ i, steps: own }, j) => {
-        const c = unpack(datas[i], f, own);
+      chunk.forEach(({ i, f: fi, steps: own }, j) => {
+        const c = unpack(datas[i], fi, own);
         for (let t = 0; t < own; t++) codes.set(c.subarray(t * B, (t + 1) * B), (t * n + j) * B);
       });
       const size = f.width * f.height * 4;

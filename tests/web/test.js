@@ -1,11 +1,13 @@
 // Decodes every case the test server lists, four ways (one file at a time, all together,
 // in the Worker, progressively), and POSTs what came out; tests/test_web.py judges it.
-import { decode, decodeAll, decodeInWorker, toDataURL } from "/web/rnnc.js";
+import { arithmeticDecode, codeBits, decode, decodeAll, decodeInWorker, info, toDataURL } from "/web/rnnc.js";
 
 const b64 = (u8) => { let s = ""; for (const b of u8) s += String.fromCharCode(b); return btoa(s); };
 const post = (body) => fetch("/result", { method: "POST", body: JSON.stringify(body) });
 const pixels = (img) => ({ width: img.width, height: img.height, rgba: b64(img.data),
                            isImageData: img instanceof ImageData });
+const unb64 = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+const json = async (path) => (await fetch(path)).json();
 const same = (a, b) => a.width === b.width && a.height === b.height &&
   a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
 
@@ -17,8 +19,8 @@ async function loads(url) {  // does an <img> accept the data URL? -> [width, he
 }
 
 async function main() {
-  const cases = await (await fetch("/cases.json")).json();
-  const out = { cases: [] };
+  const cases = await json("/cases.json");
+  const out = { cases: [], info: [], prefixes: [] };
   const good = [];
   for (const c of cases) {
     try {
@@ -32,6 +34,23 @@ async function main() {
       out.cases.push({ name: c.name, error: e.message, isError: e instanceof Error });
     }
   }
+  // info of every plain case; code bits and info at every byte prefix; the bare coder
+  const plain = (x) => JSON.parse(JSON.stringify(x));
+  for (const c of cases.filter((c) => c.iterations === undefined && c.weights === undefined)) {
+    try {
+      out.info.push({ name: c.name, ...plain(await info(c.base64)) });
+    } catch (e) {
+      out.info.push({ name: c.name, error: e.message });
+    }
+  }
+  for (const p of await json("/prefixes.json")) {
+    const d = unb64(p.base64);
+    for (let k = 6; k <= d.length; k++) {
+      const { n, bits } = await codeBits(d.subarray(0, k));
+      out.prefixes.push({ name: p.name, k, n, bits: bits.join(""), info: plain(await info(d.subarray(0, k))) });
+    }
+  }
+  out.coder = (await json("/coder.json")).map((c) => arithmeticDecode(c.base64, c.probs));
   // all the good files in one call (batched per size) and in the Worker: the same pixels
   const files = good.map(([c]) => c.base64);
   const batch = await decodeAll(files);
