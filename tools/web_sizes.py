@@ -29,7 +29,10 @@ DECODER = ["rnnc.js", "rnnc-worker.js", "rnnc.wasm", "weights.json"]
 
 
 def sizes(weights_id: int = 2) -> dict:
-    files = DECODER + [f"rnnc-w{weights_id}.bin"]
+    """Raw and gzip -9 bytes of what a page fetches to decode files of a weights id: the
+    decoder, the id's web weights and its context table (format version 2), if it has one."""
+    entry = json.loads((ROOT / "web" / "weights.json").read_text())["weights"][str(weights_id)]
+    files = DECODER + [entry["file"]] + ([entry["context"]["file"]] if "context" in entry else [])
     out = {}
     for f in files:
         data = (ROOT / "web" / f).read_bytes()
