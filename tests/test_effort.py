@@ -141,6 +141,13 @@ def test_alone_equals_in_a_batch(codec):
         assert np.array_equal(batch[:, j], effort.search_codes(codec, [im], 2, QUICK)[:, 0])
 
 
+def test_worker_processes_give_the_same_codes(codec):
+    ims = [gradient(16, 16, seed=s) for s in range(20, 20 + effort.PARALLEL_MIN)]
+    serial = effort.search_codes(codec, ims, 2, QUICK)
+    assert np.array_equal(effort.search_many(2, ims, 2, QUICK, workers=2), serial)
+    assert np.array_equal(effort.search_many(2, ims, 2, QUICK, workers=1), serial)
+
+
 def test_budget_ending_inside_an_iteration(codec):
     im = gradient(24, 16, seed=5)            # 3x2 positions x 8 channels = 48 bits, 6 bytes
     keep_bits = 16                           # a file of 6 + 6 + 2 bytes

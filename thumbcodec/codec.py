@@ -167,8 +167,7 @@ def _searched(codes, arrays, keep, fmt, wid, lev, tune, nbits) -> tuple[np.ndarr
     for held in sorted(set(kept)):
         js = [j for j, k in enumerate(kept) if k == held]
         t, left = -(-held // B), held % B
-        found = search.search_codes(engine.load(wid, "cpu", "numpy"), [arrays[j] for j in js],
-                                    t, lev, left or None, tune)
+        found = search.search_many(wid, [arrays[j] for j in js], t, lev, left or None, tune)
         out[:t, js] = found
     return out, kept
 

@@ -494,3 +494,53 @@ def search_codes(codec, images, iterations: int, lev: Level, keep_bits: int | No
     with _one_blas_thread():
         return np.stack([search_one(codec, im, iterations, lev, keep_bits, tune).codes
                          for im in images], axis=1)
+
+
+# --- searching many images on every core ------------------------------------------------
+
+PARALLEL_MIN = 4   # images searched in worker processes from this many on (one per core)
+_pool = None       # the worker processes, started once and reused across calls
+
+
+def _worker_search(args):
+    from . import engine
+    wid, image, iterations, lev, keep_bits, tune = args
+    with _one_blas_thread():
+        return search_one(engine.load(wid, "cpu", "numpy"), image, iterations, lev,
+                          keep_bits, tune).codes
+
+
+def _cores() -> int:
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def search_many(weights_id: int, images, iterations: int, lev: Level,
+                keep_bits: int | None = None, tune: str = DEFAULT_TUNE,
+                workers: int | None = None) -> np.ndarray:
+    """``search_codes`` with the weights' NumPy network, the images spread over worker
+    processes (one per core, ``workers`` to choose) when there are PARALLEL_MIN or more.
+    Each image is searched on its own either way, so the codes are the same as in one
+    process. The workers are forked once, on Linux only (fork needs no ``if __name__ ==
+    "__main__"`` guard in the caller's script, which spawn does; they run NumPy only, so
+    a parent that loaded torch is safe to fork), and reused; elsewhere one process."""
+    global _pool
+    import sys
+    from . import engine
+    _check_tune(tune)
+    n = _cores() if workers is None else workers
+    if n < 2 or len(images) < PARALLEL_MIN or sys.platform != "linux":
+        return search_codes(engine.load(weights_id, "cpu", "numpy"), images, iterations, lev,
+                            keep_bits, tune)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    if _pool is None or _pool[0] != n:
+        if _pool is not None:
+            _pool[1].shutdown()
+        engine.load(weights_id, "cpu", "numpy")  # loaded once, before the fork
+        _pool = (n, ProcessPoolExecutor(n, mp_context=mp.get_context("fork")))
+    jobs = [(weights_id, im, iterations, lev, keep_bits, tune) for im in images]
+    return np.stack(list(_pool[1].map(_worker_search, jobs)), axis=1)
