@@ -147,8 +147,9 @@ const PROB_BITS = 12, ONE = 1 << PROB_BITS;  // P(bit = 1) = p / 4096, p in 1..4
 const BOTTOM = 2 ** 24;                      // R is kept in [2^24, 2^32]
 const ALPHA_P1 = 1;                          // p of the flag that opens every stream
 
-// The spec's decoder, line by line. R, A and Z reach 2^32 (A·256 + byte stays below
-// 2^40): plain numbers hold them exactly, 32-bit bitwise operators would not.
+// The spec's decoder, line by line. R, A and Z reach 2^32 (they shift by a byte only
+// while R < 2^24, so they stay below 2^33): plain numbers hold them exactly, 32-bit
+// bitwise operators would not.
 class Decoder {
   constructor(data) {
     this.d = data; this.k = 0; this.stopped = false;
