@@ -5,8 +5,10 @@ WebP files of about the same size, with the bytes of each file under it.
     python tools/web_demo.py [--kodak ../shared/data/kodak] [--screenshot docs/web-demo.png]
 
 Thumbnails: the first 8 Kodak images squeezed to 32x32 (as training.data.kodak_thumbs
-makes its whole-image thumbnails) and two of examples/. thumbcodec files: 64 B and 134 B
-(4 and 8 iterations), weights 2. JPEG and WebP (Pillow): the largest quality whose whole
+makes its whole-image thumbnails) and two of examples/. thumbcodec files: budgets of 64 B
+and 134 B, weights 2, format version 2 where it holds more than version 1 (the encoder's
+default): 64 B hold 3-4 whole iterations and part of the next, and all 8 fit in 134 B,
+often in fewer bytes. JPEG and WebP (Pillow): the largest quality whose whole
 file is at most 134 B, or the smallest file the codec makes when none is (JPEG's headers
 alone exceed 134 B: its smallest 32x32 file here is ~300 B).
 """
@@ -139,7 +141,7 @@ def build(kodak: Path) -> str:
         cells += [cell_img(std_file(img, "JPEG"), "image/jpeg", "JPEG"),
                   cell_img(std_file(img, "WEBP"), "image/webp", "WebP")]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    heads = "".join(f"<th>.rnnc<br><small>{b} B file</small></th>" for b in SIZES)
+    heads = "".join(f"<th>.rnnc<br><small>≤ {b} B file</small></th>" for b in SIZES)
     return PAGE.format(heads=heads, rows="\n".join(rows))
 
 
