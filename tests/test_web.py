@@ -65,26 +65,28 @@ def _v2_vectors() -> list[Path]:
     return [VEC / f"{v['name']}.rnnc" for v in listing if v.get("format") == 2]
 
 
+def _cuts(vectors: list[Path], rng, label: str, count: int = 10) -> list:
+    """`count` cases, each a random vector cut at a random byte past the header."""
+    out = []
+    for k in range(count):
+        p = vectors[rng.integers(len(vectors))]
+        d = p.read_bytes()
+        n = int(rng.integers(6, len(d)))
+        out.append((f"{label}{k}-{p.stem}-{n}B", d[:n], None))
+    return out
+
+
 def _cases():
     """(name, bytes, iterations or None): the vectors, random cuts of them, junk."""
     vectors = sorted(VEC.glob("*.rnnc"))
     out = [(p.stem, p.read_bytes(), None) for p in vectors]
     rng = np.random.default_rng(16)
-    for k in range(10):
-        p = vectors[rng.integers(len(vectors))]
-        d = p.read_bytes()
-        n = int(rng.integers(6, len(d)))
-        out.append((f"cut{k}-{p.stem}-{n}B", d[:n], None))
+    out += _cuts(vectors, rng, "cut")
     d = (VEC / "w2-texture-134B.rnnc").read_bytes()
     out.append(("w2-texture-134B-iterations-3", d, 3))
     # version 2: random cuts of its vectors, a file decoded to 2 iterations, random streams
-    v2 = _v2_vectors()
     rng2 = np.random.default_rng(15)
-    for k in range(10):
-        p = v2[rng2.integers(len(v2))]
-        d = p.read_bytes()
-        n = int(rng2.integers(6, len(d)))
-        out.append((f"v2cut{k}-{p.stem}-{n}B", d[:n], None))
+    out += _cuts(_v2_vectors(), rng2, "v2cut")
     out.append(("w2-v2-landscape-64B-iterations-2", (VEC / "w2-v2-landscape-64B.rnnc").read_bytes(), 2))
     out.append(("v2-zeros-32x32", _header(32, 32, version=2) + bytes(16), None))
     for w, h, n in ((1, 1, 5), (100, 60, 150), (9, 33, 7)):
