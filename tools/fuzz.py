@@ -53,12 +53,17 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 
 def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.0,
-        model_max_pixels: int = 256 * 256):
+        model_max_pixels: int = 256 * 256, seconds: float | None = None):
+    """``seconds``: stop the parser stage after this long (the summary says how many
+    inputs ran); findings are printed as they happen too."""
     rng = random.Random(seed)
     corpus = seeds(rng)
     findings, ok, errors = [], 0, 0
     t0 = last = time.time()
     for n in range(inputs):
+        if seconds is not None and time.time() - t0 > seconds:
+            inputs = n
+            break
         data = mutate(rng.choice(corpus), rng)
         try:
             parse(data)  # the decoder's own parsing: everything before the network
@@ -69,6 +74,7 @@ def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.
             errors += 1
         except Exception as e:  # a finding
             findings.append((data.hex(), repr(e)))
+            print(f"FINDING {e!r}: {data.hex()[:200]}", flush=True)
         if time.time() - last > report_every:
             last = time.time()
             print(f"{n + 1} inputs, {(n + 1) / (last - t0):.0f}/s", flush=True)
@@ -106,9 +112,10 @@ def main(argv=None):
                    help="pixel limit in the full-decode stage (bigger inputs are rejected "
                         "with LimitError, which keeps the stage fast)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seconds", type=float, help="stop the parser stage after this long")
     a = p.parse_args(argv)
-    raise SystemExit(1 if run(a.inputs, a.model, a.seed, model_max_pixels=a.model_max_pixels)
-                     else 0)
+    raise SystemExit(1 if run(a.inputs, a.model, a.seed, model_max_pixels=a.model_max_pixels,
+                              seconds=a.seconds) else 0)
 
 
 if __name__ == "__main__":
