@@ -69,7 +69,7 @@ class Level:
 # Effort levels, measured in docs/benchmarks.md (python -m benchmarks.effort); chosen from
 # experiments/effort_probe.json, where extra rounds on the file's last iteration bought the
 # most per second.
-LEVELS = (Level(0, 0), Level(1, 3, 2, 12), Level(2, 3, 2, 12), Level(4, 4, 3, 16),
+LEVELS = (Level(0, 0), Level(1, 3, 2, 12), Level(2, 4, 3, 16), Level(4, 4, 3, 16),
           Level(10, 6, 3, 24))
 DEFAULT_EFFORT = 2  # the CLI's: >= +0.01 SSIM at 64 and 128 B, PSNR kept, well under 1 s
 
