@@ -542,5 +542,7 @@ def search_many(weights_id: int, images, iterations: int, lev: Level,
             _pool[1].shutdown()
         engine.load(weights_id, "cpu", "numpy")  # loaded once, before the fork
         _pool = (n, ProcessPoolExecutor(n, mp_context=mp.get_context("fork")))
+        import atexit
+        atexit.register(_pool[1].shutdown)  # before the interpreter tears modules down
     jobs = [(weights_id, im, iterations, lev, keep_bits, tune) for im in images]
     return np.stack(list(_pool[1].map(_worker_search, jobs)), axis=1)
