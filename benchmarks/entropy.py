@@ -37,6 +37,11 @@ def _quality(thumbs, datas) -> tuple[float, float]:
     return float(patch_ssim(thumbs, out).mean()), float(psnr(thumbs, out).mean())
 
 
+def _bits(i) -> int:
+    """Code bits a file holds, from its ``codec.info``."""
+    return i.iterations * i.bits_per_iteration + i.leftover_bits
+
+
 def equal_bits(thumbs, wid: int) -> dict:
     """Payload bytes of the first k whole iterations, version 1 and 2 (mean)."""
     lay = W.get_info(wid).layout(32, 32)
@@ -63,10 +68,7 @@ def budgets(thumbs, wid: int) -> list[dict]:
         d2 = codec.encode_batch(list(thumbs), bytes=n, backend="numpy", weights_id=wid, format=2)
         s1, p1 = _quality(thumbs, d1)
         s2, p2 = _quality(thumbs, d2)
-        bits2 = [codec.info(d).iterations * codec.info(d).bits_per_iteration
-                 + codec.info(d).leftover_bits for d in d2]
-        bits1 = [codec.info(d).iterations * codec.info(d).bits_per_iteration
-                 + codec.info(d).leftover_bits for d in d1]
+        bits2, bits1 = [_bits(codec.info(d)) for d in d2], [_bits(codec.info(d)) for d in d1]
         rows.append({"bytes": n, "v1_ssim": s1, "v2_ssim": s2, "v1_psnr": p1, "v2_psnr": p2,
                      "v1_bits": float(np.mean(bits1)), "v2_bits": float(np.mean(bits2)),
                      "written_as_v1": sum(d[2] >> 5 == 1 for d in d2)})

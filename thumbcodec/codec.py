@@ -93,7 +93,7 @@ def info(data: bytes, *, max_pixels: int | None = None) -> Info:
             except ValueError as e:
                 raise FormatError(str(e)) from None
             whole, left = divmod(n, B)
-            offsets = ctx.iteration_offsets(data[HEADER_SIZE:], lay.shape, whole)
+            offsets = ctx.iteration_offsets(data[HEADER_SIZE:], lay.shape, whole, n)
     return Info(h.width, h.height, h.version, h.weights_id, HEADER_SIZE, payload,
                 B, whole, left, offsets)
 

@@ -339,12 +339,14 @@ class ContextModel:
         bits = (np.asarray(v, np.int64) - 1).clip(0).reshape(iterations, C, h, w)
         return self._codes(bits, n), n
 
-    def iteration_offsets(self, data: bytes, shape, iterations: int) -> list[int]:
+    def iteration_offsets(self, data: bytes, shape, iterations: int,
+                          n_all: int | None = None) -> list[int]:
         """For each whole iteration the stream determines, the length of the shortest prefix
         of ``data`` that determines it (prefixes determine more bits with every byte, so a
-        binary search over lengths)."""
+        binary search over lengths). ``n_all``: the bits ``data`` determines, if known."""
         B = int(np.prod(shape))
-        n_all = self.decode(data, shape, iterations)[1]
+        if n_all is None:
+            n_all = self.decode(data, shape, iterations)[1]
         out: list[int] = []
         lo = 0
         for t in range(1, n_all // B + 1):
