@@ -82,9 +82,9 @@ def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.
     print(f"parser: {inputs} inputs in {t_parse:.1f}s, {ok} accepted, {errors} rejected "
           f"with documented errors, {len(findings)} findings", flush=True)
 
-    t1 = time.time()
+    t1 = last = time.time()
     m_ok = m_err = 0
-    for _ in range(model_inputs):
+    for n in range(model_inputs):
         data = mutate(rng.choice(corpus), rng)
         try:
             img = decode(data, device="cpu", max_pixels=model_max_pixels)
@@ -96,6 +96,11 @@ def run(inputs: int, model_inputs: int, seed: int = 0, report_every: float = 30.
             m_err += 1
         except Exception as e:
             findings.append((data.hex(), repr(e)))
+            print(f"FINDING {e!r}: {data.hex()[:200]}", flush=True)
+        if time.time() - last > report_every:
+            last = time.time()
+            print(f"full decode: {n + 1} inputs, {m_ok} decoded, {m_err} documented errors, "
+                  f"{len(findings)} findings so far", flush=True)
     print(f"full decode: {model_inputs} inputs in {time.time() - t1:.1f}s, {m_ok} decoded, "
           f"{m_err} rejected with documented errors", flush=True)
     for hx, err in findings[:20]:
