@@ -33,6 +33,20 @@ def test_binarizer_values_and_straight_through():
         assert torch.equal(b(x), torch.where(z < 0, -1.0, 1.0))
 
 
+def test_binarizer_trained_by_sign_is_deterministic_and_straight_through():
+    b = Binarizer(3, 5)
+    b.train()
+    b.stochastic = False
+    x = torch.randn(4, 3, 2, 2, requires_grad=True)
+    y = b(x)
+    with torch.no_grad():
+        assert torch.equal(y, b.eval()(x))  # what inference sends
+    y.sum().backward()
+    z = torch.tanh(b.conv(x.detach()))
+    expect = torch.autograd.grad(z.sum(), b.conv.weight)[0]  # tanh's gradient, sign skipped
+    assert torch.allclose(b.conv.weight.grad, expect)
+
+
 def test_binarizer_is_unbiased():
     torch.manual_seed(0)
     b = Binarizer(1, 1)

@@ -5,7 +5,8 @@
   convolutions are fused into one convolution of 4x the channels.
 - ``Binarizer``: 1x1 convolution -> tanh -> {-1, +1}. Stochastic in training
   (+1 with probability (1+x)/2, gradient passed straight through), ``sign`` at inference
-  with sign(0) = +1.
+  with sign(0) = +1. ``stochastic = False`` trains with ``sign`` too (gradient passed
+  straight through; a training option, issue #19's late-iteration ablation).
 """
 from __future__ import annotations
 
@@ -53,13 +54,26 @@ class _StochasticSign(torch.autograd.Function):
         return grad
 
 
+class _Sign(torch.autograd.Function):
+    """sign with sign(0) = +1; gradient passed straight through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.where(x < 0, -1.0, 1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
 class Binarizer(nn.Module):
     def __init__(self, cin: int, bits: int):
         super().__init__()
         self.conv = nn.Conv2d(cin, bits, 1, bias=False)
+        self.stochastic = True  # in training; not a weight, not saved
 
     def forward(self, x):
         x = torch.tanh(self.conv(x))
-        if self.training:
+        if self.training and self.stochastic:
             return _StochasticSign.apply(x)
-        return torch.where(x < 0, -1.0, 1.0).to(x.dtype)
+        return _Sign.apply(x)

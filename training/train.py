@@ -199,6 +199,10 @@ def parse_args(argv=None):
                    help="add this weight times (1 - patch SSIM) to each iteration's L2 loss")
     p.add_argument("--iter-norm", type=float, default=0.0, metavar="POWER",
                    help="weigh iteration t's cost by (running mean cost_t)^-POWER (0: off)")
+    p.add_argument("--bits", choices=("stochastic", "sign"), default="stochastic",
+                   help="how the binarizer draws bits in training: +1 with probability "
+                        "(1+x)/2 (the paper), or sign as at inference (gradient straight "
+                        "through either way)")
     p.add_argument("--max-skips", type=int, default=20,
                    help="stop after this many non-finite steps in a row")
     p.add_argument("--nonsquare", type=float, default=0.1,
@@ -274,6 +278,7 @@ def main(argv=None):
                            {**Config().to_dict(), **json.loads(args.config)})
     torch.manual_seed(args.seed)
     model = RNNCodec(cfg).to(device)
+    model.encoder.binarizer.stochastic = args.bits == "stochastic"
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, samples, cpu_s, skipped = 0, 0, 0.0, 0
     if meta:
