@@ -116,6 +116,18 @@ def test_schedule_warmup_constant_then_decay():
     assert lr_at(10_000, a) == 1e-3
 
 
+def test_bf16_by_default_only_where_it_pays(monkeypatch):
+    from training.train import bf16_pays
+    base = ["--data", "examples", "--out", "/tmp/x-never-made"]
+    assert parse_args(base).amp is None  # the machine decides
+    assert parse_args(base + ["--no-amp"]).amp is False
+    assert parse_args(base + ["--amp"]).amp is True
+    assert bf16_pays(torch.device("cuda"))
+    for cap, pays in (("AVX2", False), ("DEFAULT", False), ("AVX512", True)):
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: cap)
+        assert bf16_pays(torch.device("cpu")) is pays
+
+
 def test_weighted_sources_and_pool(photos):
     imgs = dict(weighted_images([str(photos), f"{photos / 'flat'}:0.25"]))
     assert imgs[(photos / "flat" / "f.png").resolve()] == 0.25
