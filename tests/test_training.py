@@ -201,3 +201,21 @@ def test_bf16_autocast_only_where_it_agrees_with_fp32():
         assert checked > 100
     finally:
         torch.set_num_threads(threads)
+
+
+def test_late_iteration_diagnostics_match_the_decoder():
+    """experiments.late_iterations re-runs the encoder step by step: its SSIM after each
+    iteration must be what compress + progressive decompress give."""
+    from experiments.late_iterations import diagnose
+    from thumbcodec.metrics import patch_ssim
+    from thumbcodec.model import RNNCodec, to_input, to_uint8
+    torch.manual_seed(0)
+    model = RNNCodec(Config(enc=(8, 8, 16), dec_in=8, dec=(16, 8, 8))).eval()
+    thumbs = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    rows = diagnose(model, thumbs, 3)
+    with torch.no_grad():
+        steps = model.decompress(model.compress(to_input(thumbs, "cpu"), 3), progressive=True)
+    for row, y in zip(rows, steps):
+        assert row["ssim"] == pytest.approx(float(patch_ssim(thumbs, to_uint8(y)).mean()))
+        assert 0 <= row["|tanh|"] <= 1 and row["rms"] > 0
+    assert [r["t"] for r in rows] == [1, 2, 3] and not model.encoder.binarizer.training
