@@ -41,19 +41,6 @@ class ConvLSTMCell(nn.Module):
         return h, (h, c)
 
 
-class _StochasticSign(torch.autograd.Function):
-    """+1 with probability (1+x)/2, else -1; gradient passed straight through."""
-
-    @staticmethod
-    def forward(ctx, x):
-        prob = (1 + x) / 2
-        return torch.where(torch.rand_like(x) < prob, 1.0, -1.0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad
-
-
 class _Sign(torch.autograd.Function):
     """sign with sign(0) = +1; gradient passed straight through."""
 
@@ -64,6 +51,15 @@ class _Sign(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class _StochasticSign(_Sign):
+    """+1 with probability (1+x)/2, else -1; gradient passed straight through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        prob = (1 + x) / 2
+        return torch.where(torch.rand_like(x) < prob, 1.0, -1.0).to(x.dtype)
 
 
 class Binarizer(nn.Module):
