@@ -219,3 +219,44 @@ def test_late_iteration_diagnostics_match_the_decoder():
         assert row["ssim"] == pytest.approx(float(patch_ssim(thumbs, to_uint8(y)).mean()))
         assert 0 <= row["|tanh|"] <= 1 and row["rms"] > 0
     assert [r["t"] for r in rows] == [1, 2, 3] and not model.encoder.binarizer.training
+
+
+def test_widened_checkpoint_computes_the_same_and_its_new_units_learn(tmp_path):
+    """experiments.widen: the wider model's reconstructions at every iteration equal the
+    original's, the checkpoint resumes with its Adam moments, and the zeroed links from the
+    new units get gradient (so widening is not a no-op)."""
+    from experiments.widen import main as widen_main
+    from thumbcodec.model import RNNCodec
+    from training import checkpoint
+    torch.manual_seed(0)
+    small = Config(enc=(8, 8, 16), dec_in=8, dec=(16, 8, 8))
+    model = RNNCodec(small)
+    opt = torch.optim.Adam(model.parameters())
+    x = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    outs, _ = model(x, 3)
+    sum(((o - x) ** 2).mean() for o in outs).backward()
+    opt.step()
+    checkpoint.save(tmp_path / "a.npz", model, opt, {"step": 5, "config": small.to_dict()})
+    widen_main([str(tmp_path / "a.npz"), str(tmp_path / "b.npz"),
+                "--enc", "12", "16", "24", "--dec", "32", "16", "12", "--dec-in", "12"])
+    meta, _ = checkpoint.read(tmp_path / "b.npz")
+    wide = RNNCodec(Config.from_dict(meta["config"]))
+    wopt = torch.optim.Adam(wide.parameters())
+    checkpoint.load(tmp_path / "b.npz", wide, wopt)
+    assert meta["widened"] == {"5": {"enc": [12, 16, 24], "dec_in": 12, "dec": [32, 16, 12]}}
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(
+        p.numel() for p in model.parameters())
+    with torch.no_grad():
+        for a, b in zip(model.eval()(x, 4)[0], wide.eval()(x, 4)[0]):
+            assert torch.allclose(a, b, atol=1e-6)
+    wide.train()
+    assert len(wopt.state) == len(list(wide.parameters()))
+    outs, _ = wide(x, 3)
+    sum(((o - x) ** 2).mean() for o in outs).backward()
+    links = {"decoder.out.weight": (slice(None), slice(2, None)),       # from new dec[2] units
+             "decoder.stages.1.conv_x.weight": (slice(0, 8), slice(4, None)),  # after shuffle
+             "encoder.binarizer.conv.weight": (slice(None), slice(16, None))}
+    grads = dict(wide.named_parameters())
+    for name, idx in links.items():
+        assert (wide.state_dict()[name][idx] == 0).all()
+        assert grads[name].grad[idx].abs().sum() > 0, name
