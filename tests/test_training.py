@@ -260,3 +260,18 @@ def test_widened_checkpoint_computes_the_same_and_its_new_units_learn(tmp_path):
     for name, idx in links.items():
         assert (wide.state_dict()[name][idx] == 0).all()
         assert grads[name].grad[idx].abs().sum() > 0, name
+
+
+def test_tail_weight_scales_only_the_iterations_after_the_shipped_ones():
+    from thumbcodec.model import RNNCodec
+    from training.train import step_loss
+    torch.manual_seed(0)
+    model = RNNCodec(Config(enc=(8, 8, 16), dec_in=8, dec=(16, 8, 8))).eval()
+    x = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    with torch.no_grad():
+        full = [float(step_loss(model, x, n, ssim_weight=0.1)) * n for n in (2, 4)]
+        cut = float(step_loss(model, x, 4, ssim_weight=0.1, tail=(2, 0.0))) * 4
+        half = float(step_loss(model, x, 4, ssim_weight=0.1, tail=(2, 0.5))) * 4
+    assert cut == pytest.approx(full[0], rel=1e-6)
+    assert half == pytest.approx((full[0] + full[1]) / 2, rel=1e-6)
+    assert full[1] > full[0] * 1.2  # the tail is not negligible, so the test can fail

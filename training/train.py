@@ -96,10 +96,11 @@ class IterationNorm:
 
 
 def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: float = 0.0,
-              norm: IterationNorm | None = None):
+              norm: IterationNorm | None = None, tail: tuple[int, float] | None = None):
     """Mean loss over the unrolled iterations (plus the truncated-code term if mask_at).
     Each reconstruction costs its L2 error, plus ssim_weight * (1 - patch SSIM); with
-    ``norm``, the iterations are weighed by the inverse of their running mean cost."""
+    ``norm``, the iterations are weighed by the inverse of their running mean cost; with
+    ``tail`` = (n, w), iterations after the n-th weigh w each instead of 1."""
     def cost(o):
         c = ((o.float() - x) ** 2).mean()
         return c + ssim_weight * (1 - patch_ssim_torch(o, x)) if ssim_weight else c
@@ -108,6 +109,8 @@ def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: f
     if norm is not None:
         w = norm.weights(costs)
         costs = [c * w[t] for t, c in enumerate(costs)]
+    if tail is not None:
+        costs = [c * tail[1] if t >= tail[0] else c for t, c in enumerate(costs)]
     if masked is not None:
         costs.append(cost(masked))
     return sum(costs) / len(costs)
@@ -212,6 +215,12 @@ def parse_args(argv=None):
                    help="add this weight times (1 - patch SSIM) to each iteration's L2 loss")
     p.add_argument("--iter-norm", type=float, default=0.0, metavar="POWER",
                    help="weigh iteration t's cost by (running mean cost_t)^-POWER (0: off)")
+    p.add_argument("--tail-weight", type=float, default=1.0, metavar="W",
+                   help="weigh each iteration after the --ship-iterations first ones by W: "
+                        "they are trained so that the shipped ones are not the last, but "
+                        "should not pull the early ones towards themselves")
+    p.add_argument("--ship-iterations", type=int, default=16,
+                   help="iterations the weights will ship (for --tail-weight)")
     p.add_argument("--bits", choices=("stochastic", "sign"), default="stochastic",
                    help="how the binarizer draws bits in training: +1 with probability "
                         "(1+x)/2 (the paper), or sign as at inference (gradient straight "
@@ -305,6 +314,7 @@ def main(argv=None):
     norm = IterationNorm(args.iterations, args.iter_norm) if args.iter_norm else None
     if norm is not None and meta and meta.get("iter_norm_mean"):
         norm.mean = torch.tensor(meta["iter_norm_mean"])
+    tail = (args.ship_iterations, args.tail_weight) if args.tail_weight != 1 else None
     n_params = sum(p.numel() for p in model.parameters())
     if rank == 0:
         print(f"config {cfg.to_dict()} params {n_params} step {step} "
@@ -378,7 +388,8 @@ def main(argv=None):
         bits_per_it = layout(x.shape[3], x.shape[2], cfg.stride, cfg.bits).bits_per_iteration
         keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp_for(x, amp, cfg.stride)):
-            loss = step_loss(net, x, args.iterations, mask_at, keep, args.ssim_weight, norm)
+            loss = step_loss(net, x, args.iterations, mask_at, keep, args.ssim_weight, norm,
+                             tail)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
