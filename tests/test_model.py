@@ -36,7 +36,7 @@ def test_binarizer_values_and_straight_through():
 def test_binarizer_trained_by_sign_is_deterministic_and_straight_through():
     b = Binarizer(3, 5)
     b.train()
-    b.stochastic = False
+    b.noise = 0.0
     x = torch.randn(4, 3, 2, 2, requires_grad=True)
     y = b(x)
     with torch.no_grad():
@@ -157,3 +157,15 @@ def test_additive_model_with_ssim_term_learns():
         opt.step()
         losses.append(loss.item())
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5]), losses
+
+
+def test_binarizer_noise_keeps_bits_random_only_within_its_margin():
+    torch.manual_seed(0)
+    b = Binarizer(1, 1)
+    b.conv.weight.data.fill_(1.0)
+    b.train()
+    b.noise = 0.5
+    x = torch.atanh(torch.tensor([0.2, 0.7, -0.7])).repeat(20000).view(-1, 1, 1, 1)
+    y = b(x).view(20000, 3)
+    assert (y[:, 1] == 1).all() and (y[:, 2] == -1).all()   # beyond the margin: sign
+    assert abs(y[:, 0].mean().item() - 0.2 / 0.5) < 0.03    # within: P(+1) = (1 + x/eps)/2

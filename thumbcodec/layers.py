@@ -5,8 +5,9 @@
   convolutions are fused into one convolution of 4x the channels.
 - ``Binarizer``: 1x1 convolution -> tanh -> {-1, +1}. Stochastic in training
   (+1 with probability (1+x)/2, gradient passed straight through), ``sign`` at inference
-  with sign(0) = +1. ``stochastic = False`` trains with ``sign`` too (gradient passed
-  straight through; a training option, issue #19's late-iteration ablation).
+  with sign(0) = +1. In training the bit is sign(x + noise * u), u uniform in [-1, 1):
+  ``noise`` 1 gives the paper's stochastic bits, 0 the sign as at inference, and values
+  between keep bits random only within that margin of 0 (training options, issue #19).
 """
 from __future__ import annotations
 
@@ -53,23 +54,28 @@ class _Sign(torch.autograd.Function):
         return grad
 
 
-class _StochasticSign(_Sign):
-    """+1 with probability (1+x)/2, else -1; gradient passed straight through."""
+class _NoisySign(torch.autograd.Function):
+    """sign(x + noise * u), u uniform in [-1, 1) (noise 1, x in [-1, 1]: +1 with
+    probability (1+x)/2); gradient passed straight through."""
 
     @staticmethod
-    def forward(ctx, x):
-        prob = (1 + x) / 2
-        return torch.where(torch.rand_like(x) < prob, 1.0, -1.0).to(x.dtype)
+    def forward(ctx, x, noise: float):
+        u = 2 * torch.rand_like(x) - 1
+        return torch.where(x - noise * u > 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
 
 
 class Binarizer(nn.Module):
     def __init__(self, cin: int, bits: int):
         super().__init__()
         self.conv = nn.Conv2d(cin, bits, 1, bias=False)
-        self.stochastic = True  # in training; not a weight, not saved
+        self.noise = 1.0  # in training; not a weight, not saved
 
     def forward(self, x):
         x = torch.tanh(self.conv(x))
-        if self.training and self.stochastic:
-            return _StochasticSign.apply(x)
+        if self.training and self.noise > 0:
+            return _NoisySign.apply(x, self.noise)
         return _Sign.apply(x)

@@ -225,6 +225,10 @@ def parse_args(argv=None):
                    help="how the binarizer draws bits in training: +1 with probability "
                         "(1+x)/2 (the paper), or sign as at inference (gradient straight "
                         "through either way)")
+    p.add_argument("--bit-noise", type=float, default=None, metavar="EPS",
+                   help="train with bits sign(x + EPS * u), u uniform in [-1, 1): 1 is "
+                        "--bits stochastic, 0 is --bits sign; between, bits stay random "
+                        "only within EPS of the threshold (overrides --bits)")
     p.add_argument("--max-skips", type=int, default=20,
                    help="stop after this many non-finite steps in a row")
     p.add_argument("--nonsquare", type=float, default=0.1,
@@ -300,7 +304,8 @@ def main(argv=None):
                            {**Config().to_dict(), **json.loads(args.config)})
     torch.manual_seed(args.seed)
     model = RNNCodec(cfg).to(device)
-    model.encoder.binarizer.stochastic = args.bits == "stochastic"
+    model.encoder.binarizer.noise = args.bit_noise if args.bit_noise is not None else (
+        1.0 if args.bits == "stochastic" else 0.0)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, samples, cpu_s, skipped = 0, 0, 0.0, 0
     if meta:
