@@ -20,7 +20,6 @@ are no larger than the old ones').
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import numpy as np
@@ -42,14 +41,15 @@ def _rows(old_n: int, new_n: int, lstm: bool) -> np.ndarray:
 def widen_tensor(old: np.ndarray, fresh: np.ndarray, lstm: bool, fill: float | None = None):
     """Place ``old`` in ``fresh`` (the wider tensor). Old rows from new input columns are 0.
     With ``fill`` every new entry is ``fill`` instead of ``fresh`` (Adam's moments)."""
-    out = fresh.copy() if fill is None else np.full_like(fresh, fill)
     if old.shape == fresh.shape:
         return old.copy()
+    out = fresh.copy() if fill is None else np.full_like(fresh, fill)
     rows = _rows(old.shape[0], fresh.shape[0], lstm)
     if old.ndim == 1:
         out[rows] = old
         return out
-    out[rows] = 0.0 if fill is None else fill
+    if fill is None:
+        out[rows] = 0.0
     out[np.ix_(rows, np.arange(old.shape[1]))] = old
     return out
 
@@ -103,9 +103,10 @@ def main(argv=None):
     if any(w % 4 for w in cfg.dec):
         sys.exit("widen: decoder widths must be multiples of 4 (depth-to-space)")
     meta, out = widen(meta, arrays, cfg, a.seed)
-    out["__meta__"] = np.array(json.dumps(meta))
-    with open(a.out, "xb") as f:
-        np.savez_compressed(f, **out)
+    try:
+        checkpoint.write(a.out, meta, out)
+    except FileExistsError:
+        sys.exit(f"widen: {a.out} exists")
     n = sum(v.size for k, v in out.items() if k.startswith("model/"))
     print(f"{a.out}: {cfg.to_dict()} params {n}")
 

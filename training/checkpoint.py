@@ -48,10 +48,15 @@ def save(path, model: torch.nn.Module, opt: torch.optim.Adam, meta: dict) -> Non
     group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
     meta = {**meta, "adam": {"step": max(steps, default=0),
                              "group": json.loads(json.dumps(group, default=str))}}
-    arrays["__meta__"] = np.array(json.dumps(meta))
+    write(path, meta, arrays, overwrite=True)
+
+
+def write(path, meta: dict, arrays: dict[str, np.ndarray], overwrite: bool = False) -> None:
+    """Write ``meta`` and the named arrays (``model/...``, ``adam/...``) as one checkpoint,
+    atomically; an existing file is replaced only with ``overwrite``."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(path, overwrite=True) as f:
-        np.savez_compressed(f, **arrays)
+    with atomic_writer(path, overwrite=overwrite) as f:
+        np.savez_compressed(f, **arrays, __meta__=np.array(json.dumps(meta)))
 
 
 def read(path) -> tuple[dict, dict[str, np.ndarray]]:
