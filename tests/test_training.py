@@ -275,3 +275,24 @@ def test_tail_weight_scales_only_the_iterations_after_the_shipped_ones():
     assert cut == pytest.approx(full[0], rel=1e-6)
     assert half == pytest.approx((full[0] + full[1]) / 2, rel=1e-6)
     assert full[1] > full[0] * 1.2  # the tail is not negligible, so the test can fail
+
+
+def test_branch_table_rows_at_the_shipped_byte_sizes(tmp_path, capsys):
+    """experiments.branch_table: one Markdown row per validation from --from on, SSIM
+    picked at 16 bytes per iteration, '—' past a run's iterations or a missing set."""
+    from experiments.branch_table import main as table
+    log = tmp_path / "log.jsonl"
+    ssim = [round(0.5 + i / 100, 2) for i in range(20)]  # 0.50 after 1 iteration, ...
+    log.write_text("\n".join(json.dumps(r) for r in [
+        {"step": 10, "core_hours": 0.1, "kodak": {"ssim": ssim}},
+        {"step": 20, "loss": 0.03},  # a progress record, not a validation
+        {"step": 30, "core_hours": 0.25, "kodak": {"ssim": ssim[:8]},
+         "extra-val": {"ssim": ssim}},
+    ]) + "\n")
+    table([f"{log}:arm", "--from", "20"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # header, rule, the one validation at step >= 20
+    cells = [c.strip() for c in lines[2].strip("|").split("|")]
+    assert cells[:3] == ["arm", "30", "0.25"]
+    assert cells[3:9] == ["0.5000", "0.5100", "0.5300", "0.5700", "—", "—"]
+    assert cells[9:] == ["0.5000", "0.5100", "0.5300", "0.5700", "0.6100", "0.6500"]
