@@ -12,6 +12,7 @@ and at equal core-hours where a branch costs more per step.
 """
 import argparse
 import json
+from pathlib import Path
 
 BYTES = (16, 32, 64, 128, 192, 256)
 
@@ -33,6 +34,9 @@ def main(argv=None):
     p.add_argument("logs", nargs="+", metavar="LOG[:LABEL]")
     p.add_argument("--from", dest="start", type=int, default=0, help="first step shown")
     args = p.parse_args(argv)
+    for spec in args.logs:
+        if not Path(spec.partition(":")[0]).is_file():
+            p.error(f"{spec.partition(':')[0]}: no such log")
     head = ["branch", "step", "core-hours"] + [f"Kodak {b} B" for b in BYTES] \
         + [f"extra-val {b} B" for b in BYTES]
     print("| " + " | ".join(head) + " |")
