@@ -150,7 +150,10 @@ def _payload(codes: np.ndarray, keep: int | None, fmt: int, wid: int,
         return 1, raw, held
     ctx = W.context_model(wid)
     stream, n = ctx.encode(codes, keep, nbits)
-    if keep is not None and n == nbits:   # everything fits: no need to fill the budget
+    if keep is not None and n == nbits == codes.size:
+        # every bit the weights make fits: the largest file, shorter than the budget. Fewer
+        # bits (effort's searched codes, which often code shorter than the plain ones
+        # they replace) still fill the budget exactly, as --bytes promises.
         stream = ctx.encode(codes, None, nbits)[0]
     if n < held or (n == held and len(stream) > len(raw)):
         return 1, raw, held
