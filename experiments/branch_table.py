@@ -34,18 +34,18 @@ def main(argv=None):
     p.add_argument("logs", nargs="+", metavar="LOG[:LABEL]")
     p.add_argument("--from", dest="start", type=int, default=0, help="first step shown")
     args = p.parse_args(argv)
-    for spec in args.logs:
-        if not Path(spec.partition(":")[0]).is_file():
-            p.error(f"{spec.partition(':')[0]}: no such log")
+    logs = [(path, label or path) for path, _, label in (s.partition(":") for s in args.logs)]
+    for path, _ in logs:
+        if not Path(path).is_file():
+            p.error(f"{path}: no such log")
     head = ["branch", "step", "core-hours"] + [f"Kodak {b} B" for b in BYTES] \
         + [f"extra-val {b} B" for b in BYTES]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
-    for spec in args.logs:
-        path, _, label = spec.partition(":")
+    for path, label in logs:
         for r in rows(path, args.start):
             extra = r.get("extra-val", {}).get("ssim")
-            print("| " + " | ".join([label or path, f"{r['step']:,}", f"{r['core_hours']:.2f}"]
+            print("| " + " | ".join([label, f"{r['step']:,}", f"{r['core_hours']:.2f}"]
                                     + cells(r["kodak"]["ssim"])
                                     + (cells(extra) if extra else ["—"] * len(BYTES))) + " |")
 
