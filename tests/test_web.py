@@ -116,7 +116,7 @@ def _additive_weights(folder: Path) -> dict[str, bytes]:
     config, arrays = load_arrays(2)
     config = {**config, "additive": True}
     arrays = {**arrays, "log_gain": np.log(np.float32([1.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1]))}
-    blob = web_weights.pack(2, config, arrays, 8)
+    blob = web_weights.pack(2, config, arrays, 8, web_weights.levels_of(2))
     manifest = json.dumps({"weights": {"2": web_weights.manifest_entry(2, blob)}}).encode()
     (folder / web_weights.file_name(2)).write_bytes(blob)
     return {"/additive/weights.json": manifest, f"/additive/{web_weights.file_name(2)}": blob}
@@ -383,14 +383,15 @@ def test_web_weights_match_manifest_and_shipped_weights():
                                     "sha256": hashlib.sha256(table).hexdigest()}
 
 
-def test_web_weights_are_close_to_float_weights():
+@pytest.mark.parametrize("wid", web_weights.shipped_ids())
+def test_web_weights_are_close_to_float_weights(wid):
     from thumbcodec.weights import load_arrays
-    _, shipped = load_arrays(2)
-    _, web = web_weights.load_web(2)
+    _, shipped = load_arrays(wid)
+    _, web = web_weights.load_web(wid)
     for name, w in web.items():
         ref = shipped[name]
         # per output channel: within half a step of that channel's scale
-        step = (np.abs(ref.reshape(len(ref), -1)).max(1) / web_weights.LEVELS
+        step = (np.abs(ref.reshape(len(ref), -1)).max(1) / web_weights.levels_of(wid)
                 if name.endswith(".weight") else 0)
         err = np.abs(w - ref).reshape(len(ref), -1).max(1)
         assert (err <= step / 2 + 1e-7).all(), name
@@ -413,11 +414,12 @@ def test_committed_wasm_is_built_from_source(tmp_path):
 
 
 def test_docs_give_the_current_download_sizes():
-    """docs/web.md's size table is tools/web_sizes.py's first line (gzip within 2%: zlib
-    versions differ)."""
+    """docs/web.md's size table is tools/web_sizes.py's first line, for the default weights
+    (gzip within 2%: zlib versions differ)."""
     import re
+    from thumbcodec.weights import DEFAULT_ID
     doc = (ROOT / "docs" / "web.md").read_text()
-    sizes = _load("web_sizes").sizes()
+    sizes = _load("web_sizes").sizes(DEFAULT_ID)
     for name, size in sizes.items():
         label = "**total**" if name == "total" else f"`{name}`"
         row = next(line for line in doc.splitlines() if line.startswith(f"| {label}"))

@@ -53,7 +53,7 @@ def fit(bits: np.ndarray, ones: np.ndarray, channels: int, weights_id: int) -> C
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", type=int, default=2)
+    ap.add_argument("--weights", type=int, required=True, help="the shipped weights id")
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=12000, help="training crops (default 12000)")
     ap.add_argument("--seed", type=int, default=15)

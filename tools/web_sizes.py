@@ -1,7 +1,7 @@
 """The browser decoder's download size and its break-even against WebP and JPEG
 thumbnails (docs/web.md).
 
-    python tools/web_sizes.py [--kodak ../shared/data/kodak]
+    python tools/web_sizes.py [--weights ID] [--kodak ../shared/data/kodak]
 
 Sizes: each file web/ serves to decode, raw and gzip -9. Break-even: on the 504 Kodak
 32x32 validation thumbnails, the mean whole-file bytes of .rnnc at 64 and 134 B and their
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 DECODER = ["rnnc.js", "rnnc-worker.js", "rnnc.wasm", "weights.json"]
 
 
-def sizes(weights_id: int = 2) -> dict:
+def sizes(weights_id: int) -> dict:
     """Raw and gzip -9 bytes of what a page fetches to decode files of a weights id: the
     decoder, the id's web weights and its context table (format version 2), if it has one."""
     entry = json.loads((ROOT / "web" / "weights.json").read_text())["weights"][str(weights_id)]
@@ -82,16 +82,20 @@ def bytes_at(rows, ssim: float):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kodak", default=str(ROOT.parent / "shared" / "data" / "kodak"))
+    ap.add_argument("--weights", type=int, default=None,
+                    help="weights id [default: the install's default]")
     a = ap.parse_args(argv)
-    s = sizes()
-    print(json.dumps({"sizes": s}))
     import thumbcodec
+    from thumbcodec.weights import DEFAULT_ID
+    wid = DEFAULT_ID if a.weights is None else a.weights
+    s = sizes(wid)
+    print(json.dumps({"weights_id": wid, "sizes": s}))
     from thumbcodec.metrics import patch_ssim
     from training.data import kodak_thumbs
     thumbs = kodak_thumbs(a.kodak)
     curves = {fmt: curve(thumbs, fmt) for fmt in ("WEBP", "JPEG")}
     for size in (64, 134):
-        files = thumbcodec.encode_batch(list(thumbs), bytes=size)
+        files = thumbcodec.encode_batch(list(thumbs), bytes=size, weights_id=wid)
         dec = np.stack([np.asarray(i) for i in thumbcodec.decode_batch(files, backend="numpy")])
         ssim = float(patch_ssim(thumbs, dec).mean())
         row = {"rnnc_bytes": float(np.mean([len(f) for f in files])), "rnnc_ssim": round(ssim, 4)}

@@ -19,12 +19,14 @@ The file, little-endian, every array 4-byte aligned:
                            "offset", "scales"(int8 only: offset of shape[0] float32)}]}
     8 + J      ...      the arrays; offsets count from here
 
-A weight w[o, ...] is stored as round(w / s[o]) with s[o] = max |w[o, ...]| / LEVELS; biases
-and the additive variant's gains stay float32. LEVELS is 63 (7-bit values in int8 bytes), not
-127: the gzip download is 12% smaller (575 KB for weights 2, not 656 KB) for a little more
+A weight w[o, ...] is stored as round(w / s[o]) with s[o] = max |w[o, ...]| / L, L the
+id's entry in LEVELS; biases and the additive variant's gains stay float32. For ids 1 and 2,
+L is 63 (7-bit values in int8 bytes), not 127: the gzip download is 12% smaller (575 KB for weights 2, not 656 KB) for a little more
 error (docs/web.md). 31 levels (504 KB) lose up to 0.001 SSIM on the Kodak thumbnails but
 put the texture vector 1.6 levels from the float decoder on average, over the 1.5 the
-browser test allows; 15 levels (422 KB) lose up to 0.004 SSIM. The Python decoder with these weights is
+browser test allows; 15 levels (422 KB) lose up to 0.004 SSIM. A new id gets
+NEW_ID_LEVELS (95) until its own measurement sets its entry: 63 put a weights-3 trial
+1.67 levels from the float decoder on the texture vector, 95 put it 0.72. The Python decoder with these weights is
 ``web_codec(id)`` (NumpyCodec on the dequantized arrays); ``decode_web`` decodes .rnnc
 bytes with it, as rnnc.js does, and is what the browser test compares pixels with.
 """
@@ -46,7 +48,12 @@ WEB = ROOT / "web"
 MAGIC = b"RNNW"
 MANIFEST = "weights.json"
 HEADER_SIZE = 6          # of a .rnnc file (docs/format.md)
-LEVELS = 63              # int8 values in -LEVELS..LEVELS (see above for why 63)
+LEVELS = {1: 63, 2: 63}  # per id, int8 values in -L..L (see above for why 63)
+NEW_ID_LEVELS = 95       # an id not in LEVELS yet
+
+
+def levels_of(weights_id: int) -> int:
+    return LEVELS.get(weights_id, NEW_ID_LEVELS)
 
 
 def file_name(weights_id: int) -> str:
@@ -75,7 +82,7 @@ def decoder_arrays(arrays: dict[str, np.ndarray], config: dict) -> dict[str, np.
     return keep
 
 
-def quantize(w: np.ndarray, levels: int = LEVELS) -> tuple[np.ndarray, np.ndarray]:
+def quantize(w: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric per output channel (axis 0) -> (int8 values in -levels..levels, float32
     scales)."""
     w = np.asarray(w, np.float32)
@@ -117,15 +124,16 @@ def shipped_ids() -> list[int]:
     return ids
 
 
-def build(weights_id: int, levels: int = LEVELS) -> bytes:
-    """The web weights file for a shipped weights id (deterministic)."""
+def build(weights_id: int, levels: int | None = None) -> bytes:
+    """The web weights file for a shipped weights id (deterministic; levels: the id's)."""
     from thumbcodec.weights import load_arrays
     config, arrays = load_arrays(weights_id)
-    return pack(weights_id, config, arrays, max_iterations(weights_id), levels)
+    return pack(weights_id, config, arrays, max_iterations(weights_id),
+                levels or levels_of(weights_id))
 
 
 def pack(weights_id: int, config: dict, arrays: dict[str, np.ndarray], max_iter: int,
-         levels: int = LEVELS) -> bytes:
+         levels: int) -> bytes:
     """A web weights file from a config and its arrays (the decoder's are kept)."""
     tensors, blobs, offset = [], [], 0
     for name, w in sorted(decoder_arrays(arrays, config).items()):
@@ -223,7 +231,7 @@ def decode_web(datas: list[bytes], weights_id: int | None = None, all_steps: boo
     return out
 
 
-def write(ids: list[int], folder: Path = WEB, levels: int = LEVELS) -> dict:
+def write(ids: list[int], folder: Path = WEB, levels: int | None = None) -> dict:
     """Write the files for ids and merge them into the manifest; returns the manifest."""
     folder.mkdir(exist_ok=True)
     path = folder / MANIFEST
@@ -293,14 +301,15 @@ def main(argv=None) -> int:
     ap.add_argument("--measure", action="store_true",
                     help="also print the SSIM lost against the float decoder (Kodak)")
     ap.add_argument("--kodak", default=str(ROOT.parent / "shared" / "data" / "kodak"))
-    ap.add_argument("--levels", type=int, default=LEVELS,
-                    help=f"quantization levels each side of 0, 1..127 (default {LEVELS})")
+    ap.add_argument("--levels", type=int, default=None,
+                    help="quantization levels each side of 0, 1..127 (default: the id's, "
+                         f"{LEVELS}, else {NEW_ID_LEVELS})")
     ap.add_argument("--out", type=Path, default=WEB,
                     help="folder to write to (default web/; another one for trials)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     a.ids = a.ids or shipped_ids()
-    if not 1 <= a.levels <= 127:
+    if a.levels is not None and not 1 <= a.levels <= 127:
         ap.error("--levels must be 1..127")
     manifest = write(a.ids, a.out, a.levels)
     for wid in a.ids:
