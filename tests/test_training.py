@@ -137,6 +137,23 @@ def test_weighted_sources_and_pool(photos):
     assert np.array_equal(pool, make_pool([str(photos), f"{photos / 'flat'}:0"], 30, seed=1))
 
 
+def test_hard_pool_leans_to_crops_png_codes_largest(tmp_path):
+    """--hard K keeps, of K crops from an image, the one PNG codes largest; every image
+    keeps its share of the pool."""
+    from training.data import png_size
+    rng = np.random.default_rng(0)
+    for name, channel in (("red", 0), ("blue", 2)):  # half noise, half flat; one hue each
+        a = np.zeros((96, 192, 3), np.uint8)
+        a[:, :96, channel] = rng.integers(0, 256, (96, 96))
+        a[:, 96:, channel] = 200
+        Image.fromarray(a).save(tmp_path / f"{name}.png")
+    plain, hard = (make_pool(str(tmp_path), 60, seed=3, hard=k) for k in (1, 4))
+    sizes = [np.mean([png_size(t) for t in pool]) for pool in (plain, hard)]
+    assert sizes[1] > 1.2 * sizes[0]
+    red = [int((pool[..., 0].mean((1, 2)) > pool[..., 2].mean((1, 2))).sum()) for pool in (plain, hard)]
+    assert red == [30, 30]
+
+
 def test_export_gives_loadable_weights(tmp_path, photos):
     from thumbcodec.npmodel import NumpyCodec
     from thumbcodec.weights import sha256_of

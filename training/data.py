@@ -8,9 +8,14 @@ resized with antialiasing (LANCZOS) and randomly flipped.
 A source is a folder, optionally with a weight (``DIR:0.5``): each image of it gives a
 number of crops proportional to that weight, so a source can be weighed down (the flat
 graphics of ``extra/``) without dropping it.
+
+Hard examples (the 2017 paper's idea, issue #19 point 4): with ``hard=K`` > 1 each crop is
+the one of K drawn from the same image that PNG codes largest, so the pool leans towards
+the crops that are hard to compress while every image keeps its share.
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -66,10 +71,18 @@ def random_thumb(img: Image.Image, rng: np.random.Generator, size: int = 32,
     return a
 
 
-def make_pool(sources, n: int, seed=0, size: int = 32) -> np.ndarray:
+def png_size(a: np.ndarray) -> int:
+    """Bytes of an (H, W, 3) uint8 array as a PNG (Pillow's default zlib level)."""
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.tell()
+
+
+def make_pool(sources, n: int, seed=0, size: int = 32, hard: int = 1) -> np.ndarray:
     """A (n, size, size, 3) uint8 pool of random thumbnails from the images of ``sources``
     (a folder, or a list of 'DIR[:WEIGHT]' specs), each image giving crops in proportion to
-    its weight."""
+    its weight. With ``hard`` > 1, each crop is the one of ``hard`` candidates from the
+    same image with the largest PNG size."""
     if isinstance(sources, (str, Path)):
         sources = [str(sources)]
     images = weighted_images(sources)
@@ -86,7 +99,10 @@ def make_pool(sources, n: int, seed=0, size: int = 32) -> np.ndarray:
     for k in rng.permutation(len(images)):
         img = Image.open(images[k][0]).convert("RGB")
         for _ in range(quota[k]):
-            pool[i] = random_thumb(img, rng, size)
+            if hard > 1:
+                pool[i] = max((random_thumb(img, rng, size) for _ in range(hard)), key=png_size)
+            else:
+                pool[i] = random_thumb(img, rng, size)
             i += 1
     return pool[rng.permutation(n)]
 

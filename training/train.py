@@ -188,6 +188,9 @@ def parse_args(argv=None):
     p.add_argument("--pool", type=int, default=200_000, help="training thumbnails made ahead")
     p.add_argument("--pool-epochs", type=float, default=0, help="draw a new pool (next "
                    "seed) after this many passes over it (0: never)")
+    p.add_argument("--hard", type=int, default=1, metavar="K",
+                   help="hard examples: each pool crop is the one of K from its image that "
+                        "PNG codes largest (1: plain random crops)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--iterations", type=int, default=8, help="unrolled iterations")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -254,8 +257,8 @@ def parse_args(argv=None):
         Config.from_dict({**Config().to_dict(), **json.loads(args.config)})
     except (ValueError, TypeError) as e:
         p.error(f"--config: {e}")
-    if min(args.batch, args.iterations, args.steps, args.pool, args.warmup) < 1:
-        p.error("--batch, --iterations, --steps, --pool and --warmup must be at least 1")
+    if min(args.batch, args.iterations, args.steps, args.pool, args.warmup, args.hard) < 1:
+        p.error("--batch, --iterations, --steps, --pool, --warmup and --hard must be at least 1")
     args.ckpt = Path(args.ckpt or Path(args.out) / "ckpt.npz")
     args.log = Path(args.log or Path(args.out) / "log.jsonl")
     if args.ckpt.exists() and not args.resume:
@@ -269,11 +272,12 @@ def get_pool(args, index: int) -> np.ndarray:
     seed = args.seed if index == 0 else [args.seed, index]
     tag = "-".join(str(Path(parse_source(s)[0]).name) + (f"x{parse_source(s)[1]:g}"
                    if parse_source(s)[1] != 1 else "") for s in args.data)
+    tag += f"-hard{args.hard}" if args.hard > 1 else ""
     path = Path(args.out) / f"pool-{tag}-{args.pool}-{args.seed}-{index}.npy"
     if path.exists():
         return np.load(path)
     t0 = time.time()
-    pool = make_pool(args.data, args.pool, seed=seed)
+    pool = make_pool(args.data, args.pool, seed=seed, hard=args.hard)
     with atomic_writer(path, overwrite=True) as f:
         np.save(f, pool)
     for old in Path(args.out).glob(f"pool-{tag}-{args.pool}-{args.seed}-*.npy"):
