@@ -9,9 +9,12 @@ from PIL import Image, ImageDraw
 
 import thumbcodec
 from thumbcodec.metrics import patch_ssim
+from thumbcodec.weights import DEFAULT_ID, get_info
 
 HERE = Path(__file__).resolve().parent
-BUDGETS = [16, 32, 64, 128]   # whole-file bytes, 6-byte header included
+# whole-file bytes, 6-byte header included; the last holds every trained iteration of the
+# default weights (16 bytes each at 32x32)
+BUDGETS = [16, 32, 64, 128, thumbcodec.HEADER_SIZE + 16 * get_info(DEFAULT_ID).max_iterations]
 SCALE = 4                     # nearest-neighbour zoom for viewing
 
 
@@ -37,7 +40,9 @@ def main():
     sheet = Image.new("RGB", ((w + pad) * (len(BUDGETS) + 1) + pad,
                               top + (h + pad) * len(rows) + pad), "white")
     d = ImageDraw.Draw(sheet)
-    for j, label in enumerate(["original"] + [f"{n} B file" for n in BUDGETS]):
+    labels = [f"{n} B file" for n in BUDGETS[:-1]]
+    labels.append(f"all {get_info(DEFAULT_ID).max_iterations} iterations")
+    for j, label in enumerate(["original"] + labels):
         d.text((pad + j * (w + pad) + 4, 4), label, fill="black")
     for i, cells in enumerate(rows):
         for j, c in enumerate(cells):
