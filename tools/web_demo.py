@@ -5,12 +5,13 @@ WebP files of about the same size, with the bytes of each file under it.
     python tools/web_demo.py [--kodak ../shared/data/kodak] [--screenshot docs/web-demo.png]
 
 Thumbnails: the first 8 Kodak images squeezed to 32x32 (as training.data.kodak_thumbs
-makes its whole-image thumbnails) and two of examples/. thumbcodec files: budgets of 64 B
-and 134 B, weights 2, format version 2 where it holds more than version 1 (the encoder's
-default): 64 B hold 3-4 whole iterations and part of the next, and all 8 fit in 134 B,
-often in fewer bytes. JPEG and WebP (Pillow): the largest quality whose whole
-file is at most 134 B, or the smallest file the codec makes when none is (JPEG's headers
-alone exceed 134 B: its smallest 32x32 file here is ~300 B).
+makes its whole-image thumbnails) and two of examples/. thumbcodec files (the default
+weights): budgets of 64 B and 134 B, and of every trained iteration when the weights have
+more than 8 (262 B for 16), format version 2 where it holds more than version 1 (the
+encoder's default): with weights 2, 64 B hold 3-4 whole iterations and part of the next,
+and all 8 fit in 134 B, often in fewer bytes. JPEG and WebP (Pillow): the largest quality
+whose whole file is at most the largest budget, or the smallest file the codec makes when
+none is (JPEG's headers alone exceed 134 B: its smallest 32x32 file here is ~300 B).
 """
 from __future__ import annotations
 
@@ -28,8 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
-SIZES = (64, 134)
-TARGET = 134
+def _sizes() -> tuple[int, ...]:
+    from thumbcodec import HEADER_SIZE
+    from thumbcodec.weights import DEFAULT_ID, get_info
+    full = HEADER_SIZE + 16 * get_info(DEFAULT_ID).max_iterations  # every iteration, 32x32
+    return (64, 134) + ((full,) if full > 134 else ())
+
+
+SIZES = _sizes()
+TARGET = SIZES[-1]
 
 
 def thumbnails(kodak: Path, n_kodak: int = 8) -> list[tuple[str, np.ndarray]]:
