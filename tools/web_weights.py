@@ -20,13 +20,14 @@ The file, little-endian, every array 4-byte aligned:
     8 + J      ...      the arrays; offsets count from here
 
 A weight w[o, ...] is stored as round(w / s[o]) with s[o] = max |w[o, ...]| / L, L the
-id's entry in LEVELS; biases and the additive variant's gains stay float32. For ids 1 and 2,
-L is 63 (7-bit values in int8 bytes), not 127: the gzip download is 12% smaller (575 KB for weights 2, not 656 KB) for a little more
-error (docs/web.md). 31 levels (504 KB) lose up to 0.001 SSIM on the Kodak thumbnails but
-put the texture vector 1.6 levels from the float decoder on average, over the 1.5 the
-browser test allows; 15 levels (422 KB) lose up to 0.004 SSIM. A new id gets
-NEW_ID_LEVELS (95) until its own measurement sets its entry: 63 put a weights-3 trial
-1.67 levels from the float decoder on the texture vector, 95 put it 0.72. The Python decoder with these weights is
+id's entry in LEVELS; biases and the additive variant's gains stay float32. For ids 1
+and 2, L is 63 (7-bit values in int8 bytes), not 127: the gzip download is 12% smaller
+(575 KB for weights 2, not 656 KB) for a little more error (docs/web.md). 31 levels
+(504 KB) lose up to 0.001 SSIM on the Kodak thumbnails but put the texture vector 1.6
+levels from the float decoder on average, over the 1.5 the browser test allows; 15 levels
+(422 KB) lose up to 0.004 SSIM. A new id gets NEW_ID_LEVELS (95) until its own
+measurement sets its entry: 63 put a weights-3 trial 1.67 levels from the float decoder
+on the texture vector, 95 put it 0.72. The Python decoder with these weights is
 ``web_codec(id)`` (NumpyCodec on the dequantized arrays); ``decode_web`` decodes .rnnc
 bytes with it, as rnnc.js does, and is what the browser test compares pixels with.
 """
