@@ -13,8 +13,9 @@ from thumbcodec.weights import DEFAULT_ID, get_info
 
 HERE = Path(__file__).resolve().parent
 # whole-file bytes, 6-byte header included; the last holds every trained iteration of the
-# default weights (16 bytes each at 32x32)
-BUDGETS = [16, 32, 64, 128, thumbcodec.HEADER_SIZE + 16 * get_info(DEFAULT_ID).max_iterations]
+# default weights at 32x32
+LAYOUT = get_info(DEFAULT_ID).layout(32, 32)
+BUDGETS = [16, 32, 64, 128, thumbcodec.HEADER_SIZE + LAYOUT.max_payload]
 SCALE = 4                     # nearest-neighbour zoom for viewing
 
 
@@ -41,7 +42,7 @@ def main():
                               top + (h + pad) * len(rows) + pad), "white")
     d = ImageDraw.Draw(sheet)
     labels = [f"{n} B file" for n in BUDGETS[:-1]]
-    labels.append(f"all {get_info(DEFAULT_ID).max_iterations} iterations")
+    labels.append(f"all {LAYOUT.max_iterations} iterations")
     for j, label in enumerate(["original"] + labels):
         d.text((pad + j * (w + pad) + 4, 4), label, fill="black")
     for i, cells in enumerate(rows):

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 def _sizes() -> tuple[int, ...]:
     from thumbcodec import HEADER_SIZE
     from thumbcodec.weights import DEFAULT_ID, get_info
-    full = HEADER_SIZE + 16 * get_info(DEFAULT_ID).max_iterations  # every iteration, 32x32
+    full = HEADER_SIZE + get_info(DEFAULT_ID).layout(32, 32).max_payload  # every iteration
     return (64, 134) + ((full,) if full > 134 else ())
 
 
