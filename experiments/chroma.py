@@ -34,10 +34,9 @@ def deviations(ycc: np.ndarray) -> np.ndarray:
 
 def scaled(ycc: np.ndarray, k: float, channels) -> np.ndarray:
     """8-bit RGB with the deviations of ``channels`` scaled by k."""
-    out = ycc.copy()
-    mean = ycc.mean((1, 2), keepdims=True)
+    out, dev = ycc.copy(), deviations(ycc)
     for c in channels:
-        out[..., c] = mean[..., c] + k * (ycc[..., c] - mean[..., c])
+        out[..., c] += (k - 1) * dev[..., c]
     return np.clip(np.round(out @ np.linalg.inv(YCC).T), 0, 255).astype(np.uint8)
 
 

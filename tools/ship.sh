@@ -5,12 +5,13 @@
 #   bash tools/ship.sh CKPT ID "one line about the weights" [MAX_ITERATIONS] [LOG]
 #
 # In order: export and register the weights (--default); fit the format-version-2 context
-# table on training crops (8 to 30 minutes on one core) and register it; conformance
-# vectors of the id in versions 2 and 1; the browser weights, measured; everything
-# refresh_docs.sh regenerates (LOG: the run's training log); the version-2 benchmark of
+# table on training crops (8 to 30 minutes on one core) and register it; the id's
+# version-1 conformance vectors; the browser weights, measured; everything
+# refresh_docs.sh regenerates (LOG: the run's training log), which includes the default
+# id's version-2 vectors and every id's browser weights; the version-2 benchmark of
 # issue #15 (docs/bench/entropy.json). Each step's output goes to runs/ship-ID/*.txt. The
 # edits no command can make are printed at the end. Stops at the first failing step; a
-# step already done is not redone when its output exists (run again to resume).
+# step that finished (runs/ship-ID/NAME.done) is not redone (run again to resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 3 ]; then
@@ -34,7 +35,6 @@ step weights python -m tools.ship_weights "$ckpt" "$id" --about "$about" --defau
     --max-iterations "$maxit"
 step fit-context python -m tools.fit_context --weights "$id" --out "$out/rnnc-w$id.ctx.json"
 step context python -m tools.ship_weights context "$id" "$out/rnnc-w$id.ctx.json"
-step vectors-v2 python -m tools.make_vectors "$id"
 step vectors-v1 python -m tools.make_vectors "$id" --format 1
 step web-weights python tools/web_weights.py "$id" --measure
 step refresh bash tools/refresh_docs.sh "$log"
