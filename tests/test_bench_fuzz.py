@@ -77,5 +77,7 @@ def test_bench_speed_cli_plumbing(tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(r.output[r.output.index("{"):])
     assert {(x["backend"], x["batch"]) for x in res["rows"]} >= {("torch", 1), ("numpy", 2)}
+    most = get_info(DEFAULT_ID).max_iterations   # a full-length file is timed
+    assert max(x["iterations"] for x in res["rows"]) == most
     assert res["macs_per_iteration"] > 0 and res["matmul_peak_gflops_fp32"] > 0
     assert res["cli"]["encode_numpy_s"] > 0 and (tmp_path / "speed.json").exists()

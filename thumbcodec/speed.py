@@ -48,10 +48,16 @@ def matmul_peak(dtype_name: str, n: int = 1024, repeats: int = 5) -> float:
     return rate * 2 * n ** 3 / 1e9
 
 
-def speed(device="cpu", batches=(1, 16, 256, 4096), iterations=(4, 8), repeats=3) -> dict:
+def speed(device="cpu", batches=(1, 16, 256, 4096), iterations=None, repeats=3) -> dict:
+    """The speed report. ``iterations`` defaults to 4, 8 and every iteration the default
+    weights were trained for (a full-length file)."""
     import resource
     import torch
+    from . import weights
     from .codec import decode_batch, encode_batch, load_model
+    if iterations is None:
+        most = weights.get_info(weights.DEFAULT_ID).max_iterations
+        iterations = sorted({min(4, most), min(8, most), most})
     rng = np.random.default_rng(0)
     thumbs = list(rng.integers(0, 256, (max(batches), 32, 32, 3), dtype=np.uint8))
     model = load_model(device=device)
