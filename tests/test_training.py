@@ -313,3 +313,16 @@ def test_branch_table_rows_at_the_shipped_byte_sizes(tmp_path, capsys):
     assert cells[:3] == ["arm", "30", "0.25"]
     assert cells[3:9] == ["0.5000", "0.5100", "0.5300", "0.5700", "—", "—"]
     assert cells[9:] == ["0.5000", "0.5100", "0.5300", "0.5700", "0.6100", "0.6500"]
+
+
+def test_truncation_bits_narrow_the_cut_without_changing_the_draws():
+    from training.train import draw_keep
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    every = draw_keep(a, 128, 4000)
+    first = draw_keep(b, 128, 4000, most=32)
+    assert every.min() == 0 and every.max() == 127 and first.min() == 0 and first.max() == 31
+    assert np.array_equal(first, every * 32 // 128)   # the same draws, scaled
+    assert a.random() == b.random()                   # so the data order that follows holds
+    assert draw_keep(np.random.default_rng(5), 16, 10, most=32).max() < 16  # a narrow crop
+    with pytest.raises(SystemExit):
+        parse_args(["--data", "examples", "--out", "/tmp/x-never-made", "--truncation-bits", "0"])

@@ -116,6 +116,13 @@ def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: f
     return sum(costs) / len(costs)
 
 
+def draw_keep(rng: np.random.Generator, bits: int, batch: int, most: int | None = None):
+    """How many code bits each truncated code keeps, uniform in [0, bits), or in
+    [0, min(most, bits)): the same draws scaled, so the data order does not change."""
+    keep = rng.integers(0, bits, batch)
+    return keep if not most else keep * min(most, bits) // bits
+
+
 def amp_for(x: torch.Tensor, amp: bool, stride: int) -> bool:
     """Whether this batch may run under bf16 autocast. Not on CPU when it is one code column
     wide (``stride`` pixels): measured on an Intel Xeon with AMX (torch 2.13.0, one thread),
@@ -244,6 +251,9 @@ def parse_args(argv=None):
     trunc.add_argument("--truncation-first", dest="truncation", action="store_const",
                        const="first", help="apply the truncated-code term at the first "
                                            "iteration only (ablation)")
+    p.add_argument("--truncation-bits", type=int, default=None, metavar="N",
+                   help="cut the codes of the truncated-code term within their first N bits "
+                        "only (the first bytes of a file) [default: anywhere]")
     args = p.parse_args(argv)
     # check what would otherwise fail minutes later with a traceback
     for spec in args.data:
@@ -259,6 +269,8 @@ def parse_args(argv=None):
         p.error(f"--config: {e}")
     if min(args.batch, args.iterations, args.steps, args.pool, args.warmup, args.hard) < 1:
         p.error("--batch, --iterations, --steps, --pool, --warmup and --hard must be at least 1")
+    if args.truncation_bits is not None and args.truncation_bits < 1:
+        p.error("--truncation-bits must be at least 1")
     args.ckpt = Path(args.ckpt or Path(args.out) / "ckpt.npz")
     args.log = Path(args.log or Path(args.out) / "log.jsonl")
     if args.ckpt.exists() and not args.resume:
@@ -395,7 +407,8 @@ def main(argv=None):
         mask_at = int(rng.integers(0, args.iterations))  # drawn anyway: same data order
         mask_at = {"random": mask_at, "first": 0, "none": None}[args.truncation]
         bits_per_it = layout(x.shape[3], x.shape[2], cfg.stride, cfg.bits).bits_per_iteration
-        keep = torch.from_numpy(rng.integers(0, bits_per_it, args.batch)).to(device)
+        keep = torch.from_numpy(draw_keep(rng, bits_per_it, args.batch,
+                                          args.truncation_bits)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp_for(x, amp, cfg.stride)):
             loss = step_loss(net, x, args.iterations, mask_at, keep, args.ssim_weight, norm,
                              tail)
