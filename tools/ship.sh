@@ -51,6 +51,9 @@ Shipped weights $id; outputs in $out/. Edits left to make by hand:
 - docs/web.md: the download sizes ($out/web-sizes.txt) and the text under the demo picture;
 - docs/quality.md and the README table: the numbers of docs/bench/quality.json and
   $out/entropy.txt (the every-byte criterion of issue #15);
+- docs/benchmarks.md: the throughput table (now with a row for all $maxit iterations),
+  the parameters and MACs, and the date (the table \`thumbcodec bench speed\` printed, in
+  $out/refresh.txt);
 - docs/training.md: the learning curve and the exact commands of the run.
 Look at docs/demo.png and docs/web-demo.png: Chromium's screenshot has come out with
 the last row half drawn (2 of 8 shots); if so, rerun
