@@ -326,3 +326,18 @@ def test_truncation_bits_narrow_the_cut_without_changing_the_draws():
     assert draw_keep(np.random.default_rng(5), 16, 10, most=32).max() < 16  # a narrow crop
     with pytest.raises(SystemExit):
         parse_args(["--data", "examples", "--out", "/tmp/x-never-made", "--truncation-bits", "0"])
+
+
+def test_truncation_decoder_only_sends_no_gradient_to_the_encoder():
+    torch.manual_seed(0)
+    model = RNNCodec(Config())
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    keep = torch.tensor([5, 40])
+    for detach, encoder_learns in ((False, True), (True, False)):
+        model.zero_grad(set_to_none=True)
+        _, masked = model(x, 2, 0, keep, detach)
+        ((masked - x) ** 2).mean().backward()
+        enc = [p.grad for p in model.encoder.parameters()]
+        dec = [p.grad for p in model.decoder.parameters()]
+        assert any(g is not None and g.abs().sum() > 0 for g in dec)
+        assert any(g is not None and g.abs().sum() > 0 for g in enc) == encoder_learns

@@ -110,13 +110,15 @@ class RNNCodec(nn.Module):
         step = d * self.log_gain[min(t, GAINS - 1)].exp()
         return step if prev is None else prev + step
 
-    def unroll(self, x=None, iterations: int = 0, codes=None, mask_at=None, keep=None):
+    def unroll(self, x=None, iterations: int = 0, codes=None, mask_at=None, keep=None,
+               detach_masked: bool = False):
         """The one iteration loop. Encodes ``x`` for ``iterations`` steps (or decodes the
         given ``codes``, (T, B, bits, h, w)), yielding per step (b_t, x_hat_t, masked_t).
 
         ``masked_t`` (at step ``mask_at`` only, in training) is the reconstruction decoded
         from b_t with its bits beyond ``keep[i]`` (in file order) zeroed, as a truncated file
-        would be; that extra decode does not change the states used afterwards.
+        would be; that extra decode does not change the states used afterwards. With
+        ``detach_masked`` its loss trains the decoder only (no gradient into the encoder).
         """
         enc_s = self.encoder.init_state(x) if codes is None else None
         dec_s, x_hat, r = None, None, x
@@ -129,7 +131,7 @@ class RNNCodec(nn.Module):
                 dec_s = self.decoder.init_state(b)
             masked = None
             if t == mask_at:
-                flat = b.flatten(1)
+                flat = b.flatten(1).detach() if detach_masked else b.flatten(1)
                 idx = torch.arange(flat.shape[1], device=b.device)
                 mb = torch.where(idx[None] < keep[:, None], flat, torch.zeros_like(flat))
                 masked = self._recon(x_hat, self.decoder(mb.view_as(b), dec_s)[0], t)
@@ -139,11 +141,13 @@ class RNNCodec(nn.Module):
             if codes is None:
                 r = x - x_hat
 
-    def forward(self, x, iterations: int, mask_at: int | None = None, keep=None):
+    def forward(self, x, iterations: int, mask_at: int | None = None, keep=None,
+                detach_masked: bool = False):
         """Training pass: (the reconstructions after each of ``iterations`` steps, the
         truncated-code reconstruction at ``mask_at`` or None)."""
         outs, masked = [], None
-        for _, x_hat, m in self.unroll(x, iterations, mask_at=mask_at, keep=keep):
+        for _, x_hat, m in self.unroll(x, iterations, mask_at=mask_at, keep=keep,
+                                     detach_masked=detach_masked):
             outs.append(x_hat)
             masked = m if m is not None else masked
         return outs, masked

@@ -96,7 +96,8 @@ class IterationNorm:
 
 
 def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: float = 0.0,
-              norm: IterationNorm | None = None, tail: tuple[int, float] | None = None):
+              norm: IterationNorm | None = None, tail: tuple[int, float] | None = None,
+              detach_masked: bool = False):
     """Mean loss over the unrolled iterations (plus the truncated-code term if mask_at).
     Each reconstruction costs its L2 error, plus ssim_weight * (1 - patch SSIM); with
     ``norm``, the iterations are weighed by the inverse of their running mean cost; with
@@ -104,7 +105,7 @@ def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: f
     def cost(o):
         c = ((o.float() - x) ** 2).mean()
         return c + ssim_weight * (1 - patch_ssim_torch(o, x)) if ssim_weight else c
-    outs, masked = model(x, iterations, mask_at, keep)
+    outs, masked = model(x, iterations, mask_at, keep, detach_masked)
     costs = [cost(o) for o in outs]
     if norm is not None:
         w = norm.weights(costs)
@@ -251,6 +252,9 @@ def parse_args(argv=None):
     trunc.add_argument("--truncation-first", dest="truncation", action="store_const",
                        const="first", help="apply the truncated-code term at the first "
                                            "iteration only (ablation)")
+    p.add_argument("--truncation-decoder-only", action="store_true",
+                   help="the truncated-code term trains the decoder only (its codes are "
+                        "detached from the encoder)")
     p.add_argument("--truncation-bits", type=int, default=None, metavar="N",
                    help="cut the codes of the truncated-code term within their first N bits "
                         "only (the first bytes of a file) [default: anywhere]")
@@ -411,7 +415,7 @@ def main(argv=None):
                                           args.truncation_bits)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp_for(x, amp, cfg.stride)):
             loss = step_loss(net, x, args.iterations, mask_at, keep, args.ssim_weight, norm,
-                             tail)
+                             tail, args.truncation_decoder_only)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
