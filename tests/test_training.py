@@ -341,3 +341,20 @@ def test_truncation_decoder_only_sends_no_gradient_to_the_encoder():
         dec = [p.grad for p in model.decoder.parameters()]
         assert any(g is not None and g.abs().sum() > 0 for g in dec)
         assert any(g is not None and g.abs().sum() > 0 for g in enc) == encoder_learns
+
+
+def test_truncation_weight_scales_only_the_truncated_term():
+    from training.train import step_loss
+    torch.manual_seed(0)
+    model = RNNCodec(Config()).eval()   # eval: bits by sign, so every call codes the same
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    keep = torch.tensor([5, 40])
+    with torch.no_grad():
+        plain = step_loss(model, x, 3)                                   # mean of 3 costs
+        w0 = step_loss(model, x, 3, 0, keep, mask_weight=0.0)            # 4 terms, one 0
+        w1 = step_loss(model, x, 3, 0, keep)
+        w_half = step_loss(model, x, 3, 0, keep, mask_weight=0.5)
+    assert float(w0) * 4 == pytest.approx(float(plain) * 3, rel=1e-5)
+    masked = float(w1) * 4 - float(plain) * 3
+    assert masked > 0
+    assert float(w_half) * 4 == pytest.approx(float(plain) * 3 + 0.5 * masked, rel=1e-5)

@@ -97,11 +97,12 @@ class IterationNorm:
 
 def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: float = 0.0,
               norm: IterationNorm | None = None, tail: tuple[int, float] | None = None,
-              detach_masked: bool = False):
+              detach_masked: bool = False, mask_weight: float = 1.0):
     """Mean loss over the unrolled iterations (plus the truncated-code term if mask_at).
     Each reconstruction costs its L2 error, plus ssim_weight * (1 - patch SSIM); with
     ``norm``, the iterations are weighed by the inverse of their running mean cost; with
-    ``tail`` = (n, w), iterations after the n-th weigh w each instead of 1."""
+    ``tail`` = (n, w), iterations after the n-th weigh w each instead of 1; the
+    truncated-code term weighs ``mask_weight``."""
     def cost(o):
         c = ((o.float() - x) ** 2).mean()
         return c + ssim_weight * (1 - patch_ssim_torch(o, x)) if ssim_weight else c
@@ -113,7 +114,7 @@ def step_loss(model, x, iterations: int, mask_at=None, keep=None, ssim_weight: f
     if tail is not None:
         costs = [c * tail[1] if t >= tail[0] else c for t, c in enumerate(costs)]
     if masked is not None:
-        costs.append(cost(masked))
+        costs.append(cost(masked) * mask_weight)
     return sum(costs) / len(costs)
 
 
@@ -255,6 +256,8 @@ def parse_args(argv=None):
     p.add_argument("--truncation-decoder-only", action="store_true",
                    help="the truncated-code term trains the decoder only (its codes are "
                         "detached from the encoder)")
+    p.add_argument("--truncation-weight", type=float, default=1.0, metavar="W",
+                   help="weight of the truncated-code term (each iteration's weighs 1)")
     p.add_argument("--truncation-bits", type=int, default=None, metavar="N",
                    help="cut the codes of the truncated-code term within their first N bits "
                         "only (the first bytes of a file) [default: anywhere]")
@@ -275,6 +278,8 @@ def parse_args(argv=None):
         p.error("--batch, --iterations, --steps, --pool, --warmup and --hard must be at least 1")
     if args.truncation_bits is not None and args.truncation_bits < 1:
         p.error("--truncation-bits must be at least 1")
+    if args.truncation_weight < 0:
+        p.error("--truncation-weight must be at least 0")
     args.ckpt = Path(args.ckpt or Path(args.out) / "ckpt.npz")
     args.log = Path(args.log or Path(args.out) / "log.jsonl")
     if args.ckpt.exists() and not args.resume:
@@ -415,7 +420,7 @@ def main(argv=None):
                                           args.truncation_bits)).to(device)
         with torch.autocast(device.type, torch.bfloat16, enabled=amp_for(x, amp, cfg.stride)):
             loss = step_loss(net, x, args.iterations, mask_at, keep, args.ssim_weight, norm,
-                             tail, args.truncation_decoder_only)
+                             tail, args.truncation_decoder_only, args.truncation_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
