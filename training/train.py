@@ -252,7 +252,7 @@ def parse_args(argv=None):
                        help="drop the truncated-code loss term (the paper's plain L2)")
     trunc.add_argument("--truncation-first", dest="truncation", action="store_const",
                        const="first", help="apply the truncated-code term at the first "
-                                           "iteration only (ablation)")
+                                           "iteration only (weights 3's final decay)")
     p.add_argument("--truncation-decoder-only", action="store_true",
                    help="the truncated-code term trains the decoder only (its codes are "
                         "detached from the encoder)")
