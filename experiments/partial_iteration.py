@@ -67,9 +67,8 @@ def v2_first_bytes(model: RNNCodec, thumbs: np.ndarray, table: str, iterations: 
     JSON file ``table``, cut after each of their first ``nbytes`` payload bytes and
     decoded as the format decodes them: (bytes, mean SSIM, mean code bits determined, the
     largest drop of one file from the byte before)."""
-    import json
     from thumbcodec.entropy import ContextModel
-    ctx = ContextModel.from_dict(json.loads(open(table).read()))
+    ctx = ContextModel.load(table)
     codes = model.compress(to_input(thumbs, "cpu"), iterations).numpy()   # (T, B, C, h, w)
     streams = [ctx.encode(codes[:, i])[0] for i in range(len(thumbs))]
     rows, before = [], None
