@@ -5,11 +5,11 @@
 For each effort level (thumbcodec.effort.LEVELS, objective --tune loss, the CLI default),
 encodes the 24 Kodak images squeezed to 32x32 (``training.data.kodak_thumbs``, as
 benchmarks/quality.py makes them; ``--crops N`` adds N random crops per image) at 32, 64
-and 128 payload bytes with ``thumbcodec.encode_batch`` (each size its own file, as a user
-gets it), decodes them, and reports mean patch SSIM and PSNR; the batched time per
-thumbnail of the 128-byte encode (the whole set in one ``encode_batch``); and the
+and 128 payload bytes (``--payloads``) with ``thumbcodec.encode_batch`` (each size its own
+file, as a user gets it), decodes them, and reports mean patch SSIM and PSNR; the batched
+time per thumbnail of each size's encode (the whole set in one ``encode_batch``); and the
 single-file CLI time, cold start (a new process per run: ``thumbcodec encode x.png --bytes
-134 --effort N``), median of ``--runs``. Writes ``effort.json`` and ``effort-sheet.png``
+134 --effort N``), median of ``--runs`` (0: not timed). Writes ``effort.json`` and ``effort-sheet.png``
 (decoded thumbnails at effort 0 and the default, 64 and 128 bytes, 3x) to ``--out``.
 """
 from __future__ import annotations
@@ -52,9 +52,12 @@ def _cli_seconds(png: Path, level: int, runs: int) -> float:
 @click.option("--crops", default=0, show_default=True, help="Random crops per image too.")
 @click.option("--levels", default=",".join(str(i) for i in range(len(effort.LEVELS))),
               show_default=True)
-@click.option("--runs", default=5, show_default=True, help="CLI runs per level (median).")
+@click.option("--payloads", default=",".join(map(str, PAYLOADS)), show_default=True,
+              help="Payload bytes to encode at, comma-separated.")
+@click.option("--runs", default=5, show_default=True,
+              help="CLI runs per level (median; 0: no CLI timing).")
 @click.option("--out", default="docs/bench", show_default=True)
-def main(kodak, crops, levels, runs, out):
+def main(kodak, crops, levels, payloads, runs, out):
     """Quality and encode time of each effort level on the Kodak thumbnails.
 
     Example: python -m benchmarks.effort --kodak ../shared/data/kodak --out docs/bench
@@ -69,7 +72,7 @@ def main(kodak, crops, levels, runs, out):
     for lv in map(int, levels.split(",")):
         row = {"effort": lv, "level": effort.LEVELS[lv].__dict__, "tune": effort.DEFAULT_TUNE,
                "thumbnails": len(thumbs)}
-        for p in PAYLOADS:
+        for p in map(int, payloads.split(",")):
             t0 = time.perf_counter()
             datas = thumbcodec.encode_batch(list(thumbs), bytes=HEADER_SIZE + p, fit=None,
                                             effort=lv, tune=effort.DEFAULT_TUNE)
@@ -78,9 +81,10 @@ def main(kodak, crops, levels, runs, out):
             row[f"ssim_{p}B"] = round(float(np.mean(patch_ssim(dec, thumbs))), 4)
             row[f"psnr_{p}B"] = round(float(np.mean(psnr(dec, thumbs))), 2)
             row[f"versions_{p}B"] = sorted({thumbcodec.info(d).version for d in datas})
+            row[f"batched_ms_per_thumbnail_{p}B"] = round(1000 * secs / len(thumbs), 1)
             pics[lv, p] = dec
-        row["batched_ms_per_thumbnail_128B"] = round(1000 * secs / len(thumbs), 1)
-        row["cli_single_file_s_128B"] = round(_cli_seconds(png, lv, runs), 3)
+        if runs > 0:
+            row["cli_single_file_s_128B"] = round(_cli_seconds(png, lv, runs), 3)
         rows.append(row)
         print(json.dumps(row), flush=True)
     png.unlink()
