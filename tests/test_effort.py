@@ -205,3 +205,29 @@ def test_searched_files_fill_the_budget_exactly():
         data = thumbcodec.encode(gradient(32, 32, seed=seed), bytes=64, device="cpu",
                                  effort=2, format=2)
         assert len(data) == 64 and thumbcodec.info(data).version == 2
+
+
+def test_searched_bits_too_short_for_the_budget_fall_back_to_the_plain_file(monkeypatch):
+    """Searched bits can code so much shorter that no stream of exactly --bytes stops at
+    their last bit (the bits after it were not searched): the file is then the plain
+    one, never an error (these gradients raised AssertionError at 230 B with weights 3,
+    as did 2 of the 504 Kodak thumbnails at 198 B, the CLI's default effort)."""
+    from thumbcodec import codec
+    from thumbcodec.entropy import ShortStreamError
+    fallbacks = []
+    real = codec._payload
+
+    def payload(*args, **kw):
+        try:
+            return real(*args, **kw)
+        except ShortStreamError:
+            fallbacks.append(args[1])
+            raise
+    monkeypatch.setattr(codec, "_payload", payload)
+    for seed in (2, 4):
+        im = gradient(32, 32, seed=seed)
+        data = thumbcodec.encode(im, bytes=230, device="cpu", effort=2, format=2)
+        assert len(data) == 230
+        assert data == thumbcodec.encode(im, bytes=230, device="cpu", effort=0, format=2)
+    if thumbcodec.codec.W.DEFAULT_ID == 3:   # found on weights 3's codes and table
+        assert len(fallbacks) == 2

@@ -59,6 +59,21 @@ def test_exact_budget_holds_the_most_bits(kind):
     assert E.encode(bits, probs, len(full) - 1)[1] < len(bits)
 
 
+def test_budget_longer_than_the_bits_up_to_a_cut():
+    """With a budget and upto < len(bits): bits that code in fewer bytes than the budget
+    cannot stop at upto in exactly that many bytes (the stream would determine the next
+    bits too): ShortStreamError, not a wrong stream."""
+    rng = np.random.default_rng(3)
+    bits, probs = _stream(rng, 800, "random")
+    short, _ = E.encode(bits, probs, upto=100)
+    with pytest.raises(E.ShortStreamError):
+        E.encode(bits, probs, len(short) + 20, upto=100)
+    data, n = E.encode(bits, probs, len(short) + 20)        # all the bits may go on
+    assert len(data) == len(short) + 20 and n > 100
+    data, n = E.encode(bits, probs, len(short) - 1, upto=100)
+    assert len(data) == len(short) - 1 and n < 100
+
+
 def test_budget_is_nearly_the_information_content():
     """At a budget, the bits held cost at most a few bits more than 8N (termination)."""
     rng = np.random.default_rng(3)

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .bitplanes import bytes_to_codes, codes_to_bytes
+from .entropy import ShortStreamError
 from .errors import FormatError, ThumbcodecError
 from .files import write_atomic
 from .format import HEADER_SIZE, VERSION, VERSIONS, Header, Layout, check_size, parse_header
@@ -149,7 +150,7 @@ def _payload(codes: np.ndarray, keep: int | None, fmt: int, wid: int,
     if fmt == 1:
         return 1, raw, held
     ctx = W.context_model(wid)
-    stream, n = ctx.encode(codes, keep, nbits)
+    stream, n = ctx.encode(codes, keep, nbits)  # ShortStreamError: see encode_batch
     if keep is not None and n == nbits == codes.size:
         # every bit the weights make fits: the largest file, shorter than the budget. Fewer
         # bits (effort's searched codes, which often code shorter than the plain ones
@@ -227,12 +228,24 @@ def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="aut
             else:
                 x = to_model(np.stack([pad_to(arrays[i], entry.config.stride) for i in chunk]))
                 codes = runner.compress(x, run)  # (T, B, C, h, w)
+            plain = codes
             if rounds and len(codes):
                 codes, kept = _searched(codes, [arrays[i] for i in chunk], keep, format,
                                         weights_id, lev, tune, nbits)
             for j, i in enumerate(chunk):
-                version, payload, _ = _payload(codes[:, j], keep, format, weights_id, kept[j]) \
-                    if len(codes) else (format, b"", 0)
+                if not len(codes):
+                    version, payload = format, b""
+                else:
+                    try:
+                        version, payload, _ = _payload(codes[:, j], keep, format, weights_id,
+                                                       kept[j])
+                    except ShortStreamError:
+                        # searched codes can code so much shorter than the plain ones that
+                        # no stream of exactly the budget stops at their last bit (and
+                        # the bits after it were not searched): the plain file, which
+                        # fills the budget (version 1 of the searched bits scored lower)
+                        version, payload, _ = _payload(plain[:, j], keep, format,
+                                                       weights_id, nbits)
                 out[i] = Header(w, h, weights_id, version).pack() + payload
     return out
 

@@ -111,7 +111,8 @@ def encode(bits, probs, nbytes: int | None = None, upto: int | None = None) -> t
     determining exactly bits[:n] (decoding stops there: its bytes straddle the split of bit
     n + 1), or all of ``bits`` (the decoder must stop there by itself):
 
-    - with ``nbytes``: exactly nbytes bytes, n as large as fits and at most ``upto``;
+    - with ``nbytes``: exactly nbytes bytes, n as large as fits and at most ``upto``
+      (ShortStreamError if bits[:upto] code in fewer bytes and upto < len(bits));
     - without: the shortest stream with n = ``upto`` (default: all the bits); in the rare
       case that no stream straddles the split of the bit after (a split on a byte
       boundary), it holds the following bits of ``bits`` too, up to the first that can.
@@ -153,8 +154,16 @@ def encode(bits, probs, nbytes: int | None = None, upto: int | None = None) -> t
             r = r0
         while r < BOTTOM:
             low, r, scale = low << 8, r << 8, scale + 8
-    assert nbytes is not None and best is not None  # n = 0 always fits in a budget
+    if best is None:
+        # Only with nbytes and upto < len(bits): bits[:upto] code in so few bytes that an
+        # nbytes-byte stream would determine bits past upto too (one cannot stop there).
+        raise ShortStreamError(f"{upto} bits code in fewer than {nbytes} bytes")
     return best
+
+
+class ShortStreamError(ValueError):
+    """``encode(bits, probs, nbytes, upto)``: no stream of exactly nbytes bytes determines
+    at most ``upto`` bits (they code shorter, and the bits after them are not given)."""
 
 
 class Decoder:
