@@ -9,8 +9,9 @@ and 128 payload bytes (``--payloads``) with ``thumbcodec.encode_batch`` (each si
 file, as a user gets it), decodes them, and reports mean patch SSIM and PSNR; the batched
 time per thumbnail of each size's encode (the whole set in one ``encode_batch``); and the
 single-file CLI time, cold start (a new process per run: ``thumbcodec encode x.png --bytes
-134 --effort N``), median of ``--runs`` (0: not timed). Writes ``effort.json`` and ``effort-sheet.png``
-(decoded thumbnails at effort 0 and the default, 64 and 128 bytes, 3x) to ``--out``.
+134 --effort N``), median of ``--runs`` (0: not timed). Writes ``effort.json`` and
+``effort-sheet.png`` (decoded thumbnails at effort 0 and the default, 64 and 128 bytes,
+3x) to ``--out``.
 """
 from __future__ import annotations
 

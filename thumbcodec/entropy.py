@@ -106,6 +106,11 @@ def _cut(low: int, r: int, scale: int, nbytes: int, split: int | None = None) ->
     return j.to_bytes(nbytes, "big")
 
 
+class ShortStreamError(ValueError):
+    """``encode(bits, probs, nbytes, upto)``: no stream of exactly nbytes bytes determines
+    at most ``upto`` bits (they code shorter, and the bits after them are not given)."""
+
+
 def encode(bits, probs, nbytes: int | None = None, upto: int | None = None) -> tuple[bytes, int]:
     """Code ``bits`` (0/1), bit i with P(1) = probs[i]/ONE. Returns (stream, n), the stream
     determining exactly bits[:n] (decoding stops there: its bytes straddle the split of bit
@@ -159,11 +164,6 @@ def encode(bits, probs, nbytes: int | None = None, upto: int | None = None) -> t
         # nbytes-byte stream would determine bits past upto too (one cannot stop there).
         raise ShortStreamError(f"{upto} bits code in fewer than {nbytes} bytes")
     return best
-
-
-class ShortStreamError(ValueError):
-    """``encode(bits, probs, nbytes, upto)``: no stream of exactly nbytes bytes determines
-    at most ``upto`` bits (they code shorter, and the bits after them are not given)."""
 
 
 class Decoder:

@@ -28,8 +28,8 @@ levels from the float decoder on average, over the 1.5 the browser test allows; 
 (422 KB) lose up to 0.004 SSIM. For id 3, L is 95: 63 put a weights-3 trial 1.67
 levels from the float decoder on the texture vector, 95 put it 0.72; with 95 the shipped
 id 3 loses at most 0.001 SSIM on the Kodak thumbnails (16 to 128 B, `--measure`). A new
-id gets NEW_ID_LEVELS (95) until its own measurement sets its entry. The Python decoder with these weights is
-``web_codec(id)`` (NumpyCodec on the dequantized arrays); ``decode_web`` decodes .rnnc
+id gets NEW_ID_LEVELS (95) until its own measurement sets its entry. The Python decoder
+with these weights is ``web_codec(id)`` (NumpyCodec on the dequantized arrays); ``decode_web`` decodes .rnnc
 bytes with it, as rnnc.js does, and is what the browser test compares pixels with.
 """
 from __future__ import annotations
