@@ -233,9 +233,8 @@ def encode_batch(images, *, bytes=None, iterations=None, fit="auto", device="aut
                 codes, kept = _searched(codes, [arrays[i] for i in chunk], keep, format,
                                         weights_id, lev, tune, nbits)
             for j, i in enumerate(chunk):
-                if not len(codes):
-                    version, payload = format, b""
-                else:
+                version, payload = format, b""
+                if len(codes):
                     try:
                         version, payload, _ = _payload(codes[:, j], keep, format, weights_id,
                                                        kept[j])
